@@ -1,0 +1,317 @@
+"""The ``nps-loader`` command line. Parsing and printing only; the work is in :mod:`loader.pipeline`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from loader import __version__
+from loader.dates import day_range, parse_date, parse_lookback
+from loader.errors import ConfigError, LoaderError, redact
+from loader.pipeline import Settings
+from loader.source import SourceSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings_options(func: F) -> F:
+    """Options shared by every command that touches the source, the lake or the warehouse."""
+    options = [
+        click.option("--source", envvar="NPS_SOURCE_URL", help="mysql://user@host:3306/db or sqlite:///path [NPS_SOURCE_URL]"),
+        click.option("--source-table", envvar="NPS_SOURCE_TABLE", default="nps", show_default=True, help="[NPS_SOURCE_TABLE]"),
+        click.option("--cursor-column", envvar="NPS_CURSOR_COLUMN", default="modified", show_default=True, help="Column that says when a row last changed [NPS_CURSOR_COLUMN]"),
+        click.option("--deleted-column", envvar="NPS_DELETED_COLUMN", default="deleted", show_default=True, help="Soft-delete flag column, or 'none' [NPS_DELETED_COLUMN]"),
+        click.option("--lake", envvar="NPS_LAKE_URL", default="./lake", show_default=True, help="s3://bucket/prefix or a folder [NPS_LAKE_URL]"),
+        click.option("--profiles-dir", envvar="DBT_PROFILES_DIR", help="Folder holding profiles.yml [DBT_PROFILES_DIR]"),
+        click.option("--target", envvar="DBT_TARGET", help="dbt target (default: the profile's) [DBT_TARGET]"),
+        click.option("--raw-schema", envvar="NPS_RAW_SCHEMA", default="raw", show_default=True, help="[NPS_RAW_SCHEMA]"),
+        click.option("--lookback", default="1h", show_default=True, help="How far before midnight a day's extract starts (1h, 30m, 0)"),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON result line (for orchestrators)"),
+        click.option("--debug", is_flag=True, help="Show tracebacks"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _build_settings(kw: dict[str, Any]) -> Settings:
+    source = None
+    if kw["source"]:
+        deleted = kw["deleted_column"]
+        source = SourceSpec(
+            url=kw["source"],
+            table=kw["source_table"],
+            cursor_column=kw["cursor_column"],
+            deleted_column=None if deleted.lower() in ("", "none") else deleted,
+            password=os.environ.get("NPS_SOURCE_PASSWORD"),
+        )
+    return Settings(
+        source=source,
+        lake_url=kw["lake"],
+        profiles_dir=kw["profiles_dir"],
+        target=kw["target"],
+        raw_schema=kw["raw_schema"],
+        lookback=parse_lookback(kw["lookback"]),
+    )
+
+
+def _report(kw: dict[str, Any], result: dict[str, Any], text: str) -> None:
+    if kw.get("as_json"):
+        click.echo(json.dumps(result, default=str, sort_keys=True))
+    else:
+        click.echo(text)
+
+
+def _handle_errors(func: F) -> F:
+    """One clear line on stderr and a non-zero exit; a traceback only with --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        try:
+            return func(*args, **kw)
+        except LoaderError as exc:
+            if kw.get("debug"):
+                raise
+            click.echo(f"nps-loader: error: {redact(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except Exception as exc:  # an unexpected failure still fails loudly, in one line
+            if kw.get("debug"):
+                raise
+            click.echo(
+                f"nps-loader: error: unexpected {type(exc).__name__}: {redact(str(exc))} "
+                "(re-run with --debug for the traceback)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nps-loader")
+def main() -> None:
+    """Copy the production nps table day by day into the warehouse.
+
+    \b
+    Example:
+      nps-loader run --date 2021-09-16 --source mysql://reader@db:3306/prod --lake s3://lake/nps
+    """
+
+
+@main.command()
+@click.option("--date", "date_", required=True, help="The day to extract (YYYY-MM-DD)")
+@_settings_options
+@_handle_errors
+def extract(date_: str, **kw: Any) -> None:
+    """Extract one day from the source into the lake.
+
+    \b
+    Example:
+      nps-loader extract --date 2021-09-16 --source sqlite:///demo/source.db
+    """
+    from loader import pipeline
+
+    day = parse_date(date_, "--date")
+    manifest = pipeline.extract(_build_settings(kw), day)
+    _report(
+        kw,
+        {"command": "extract", "run_date": day, "rows": manifest.rows, "extract_id": manifest.extract_id},
+        f"extracted {day}: {manifest.rows} rows, {len(manifest.files)} file(s), extract {manifest.extract_id}",
+    )
+
+
+@main.command()
+@click.option("--date", "date_", required=True, help="The day to load (YYYY-MM-DD)")
+@_settings_options
+@_handle_errors
+def load(date_: str, **kw: Any) -> None:
+    """Load one extracted day from the lake into raw.nps (replacing that day).
+
+    \b
+    Example:
+      nps-loader load --date 2021-09-16 --lake s3://lake/nps --target redshift
+    """
+    from loader import pipeline
+
+    day = parse_date(date_, "--date")
+    result = pipeline.load(_build_settings(kw), day)
+    _print_load(kw, "load", result)
+
+
+def _print_load(kw: dict[str, Any], command: str, result: Any) -> None:
+    note = " (no rows: the day is empty in the source)" if result.rows == 0 else ""
+    _report(
+        kw,
+        {
+            "command": command,
+            "run_date": result.run_date,
+            "rows": result.rows,
+            "replaced_rows": result.replaced_rows,
+            "extract_id": result.extract_id,
+        },
+        f"loaded {result.run_date}: {result.rows} rows (replacing {result.replaced_rows}){note}",
+    )
+
+
+@main.command()
+@click.option("--date", "date_", required=True, help="The day to run (YYYY-MM-DD)")
+@_settings_options
+@_handle_errors
+def run(date_: str, **kw: Any) -> None:
+    """Extract one day, then load it.
+
+    \b
+    Example:
+      nps-loader run --date 2021-09-16
+      dbt run --vars '{run_date: 2021-09-16}'
+    """
+    from loader import pipeline
+
+    day = parse_date(date_, "--date")
+    settings = _build_settings(kw)
+    settings.require_source()
+    warehouse = settings.warehouse()  # fail before extracting if the warehouse is unreachable
+    try:
+        result = pipeline.run(settings, day, warehouse)
+    finally:
+        warehouse.close()
+    _print_load(kw, "run", result)
+
+
+@main.command()
+@click.option("--start", required=True, help="First day (YYYY-MM-DD)")
+@click.option("--end", required=True, help="Last day, inclusive (YYYY-MM-DD)")
+@_settings_options
+@_handle_errors
+def backfill(start: str, end: str, **kw: Any) -> None:
+    """Run every day from --start to --end inclusive, oldest first.
+
+    Stops at the first failure and says which days succeeded; re-running is safe
+    (each day replaces itself).
+
+    \b
+    Example:
+      nps-loader backfill --start 2021-06-01 --end 2021-09-30
+      dbt run --vars '{start_date: 2021-06-01, end_date: 2021-09-30}'
+    """
+    from loader import pipeline
+
+    days = list(day_range(parse_date(start, "--start"), parse_date(end, "--end")))
+    settings = _build_settings(kw)
+    settings.require_source()
+    warehouse = settings.warehouse()
+    done: list[dt.date] = []
+    rows = 0
+    started = time.monotonic()
+    try:
+        show = sys.stderr.isatty() and not kw["as_json"]
+        with click.progressbar(
+            days, label="backfill", file=sys.stderr, show_pos=True, show_eta=True,
+            item_show_func=lambda d: str(d) if d else None,
+        ) if show else _plain(days) as bar:
+            for day in bar:
+                try:
+                    rows += pipeline.run(settings, day, warehouse).rows
+                except LoaderError as exc:
+                    succeeded = f"{done[0]}..{done[-1]}" if done else "none"
+                    raise type(exc)(f"{day} failed: {exc} (days that succeeded: {succeeded})") from exc
+                done.append(day)
+    finally:
+        warehouse.close()
+    seconds = time.monotonic() - started
+    _report(
+        kw,
+        {"command": "backfill", "start": days[0], "end": days[-1], "days": len(done), "rows": rows, "seconds": round(seconds, 3)},
+        f"backfilled {len(done)} days {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
+    )
+
+
+class _plain:
+    """A stand-in for the progress bar when stderr is not a terminal."""
+
+    def __init__(self, items: list[dt.date]) -> None:
+        self.items = items
+
+    def __enter__(self) -> list[dt.date]:
+        return self.items
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@main.command()
+@click.option("--date", "date_", help="One day to verify (YYYY-MM-DD)")
+@click.option("--start", help="First day (YYYY-MM-DD)")
+@click.option("--end", help="Last day, inclusive (YYYY-MM-DD)")
+@_settings_options
+@_handle_errors
+def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> None:
+    """Reconcile the source with nps_summary_daily; exit 1 on a mismatch.
+
+    Compares, per day (UTC date of created_at), the source's current valid, not-deleted
+    responses with the mart. Run it after `dbt run`.
+
+    \b
+    Example:
+      nps-loader verify --start 2021-09-01 --end 2021-09-30
+    """
+    from loader.verify import verify_days
+
+    if date_:
+        first = last = parse_date(date_, "--date")
+    elif start and end:
+        first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    else:
+        raise ConfigError("verify needs --date D, or --start D1 --end D2")
+    days = list(day_range(first, last))
+    mismatches = verify_days(_build_settings(kw), days[0], days[-1])
+    result = {"command": "verify", "start": days[0], "end": days[-1], "days": len(days), "mismatches": len(mismatches)}
+    if mismatches:
+        for line in mismatches:
+            click.echo(line, err=True)
+        _report(kw, result, f"verify: {len(mismatches)} of {len(days)} days differ")
+        sys.exit(1)
+    _report(kw, result, f"verify: {len(days)} days match the source")
+
+
+@main.command("demo-source")
+@click.option("--path", "path_", default="demo/source.db", show_default=True, help="SQLite file to write")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same table)")
+@click.option("--start", default="2021-06-01", show_default=True, help="First day of answers")
+@click.option("--days", default=122, show_default=True, help="How many days of answers")
+@click.option("--per-day", default=300, show_default=True, help="Average answers per day")
+@click.option("--as-of", help="Write the table as it was at this UTC time (default: the end)")
+@click.option("--debug", is_flag=True, help="Show tracebacks")
+@_handle_errors
+def demo_source(path_: str, seed: int, start: str, days: int, per_day: int, as_of: str | None, debug: bool) -> None:
+    """Write a synthetic production nps table to a SQLite file.
+
+    Months of answers with updates, soft deletes, undeletes, late-committing rows and a
+    few invalid scores; deterministic for a given --seed.
+
+    \b
+    Example:
+      nps-loader demo-source --path demo/source.db --seed 42
+      nps-loader backfill --source sqlite:///demo/source.db --start 2021-06-01 --end 2021-09-29
+    """
+    from loader.demo import generate_events, state_as_of, write_sqlite
+
+    first = parse_date(start, "--start")
+    moment = None
+    if as_of:
+        try:
+            moment = dt.datetime.fromisoformat(as_of)
+        except ValueError:
+            raise ConfigError(f"--as-of must be a time like 2021-09-16T00:30, got {as_of!r}") from None
+    events = generate_events(seed, first, days, per_day)
+    rows = write_sqlite(Path(path_), state_as_of(events, moment).values())
+    click.echo(f"wrote {rows} rows to {path_} ({len(events)} events, {first} + {days} days)")

@@ -1,0 +1,225 @@
+"""Extract one day from the source into an immutable folder of the lake.
+
+Layout::
+
+    {lake}/nps/run_date=D/extract_id=X/part-00000.parquet   (the rows)
+    {lake}/nps/run_date=D/extract_id=X/copy.manifest        (Redshift COPY manifest)
+    {lake}/nps/run_date=D/_manifest.json                    (written last: the extract is complete)
+
+Parquet parts are written to a local temporary folder while the source cursor streams, and are
+moved (or uploaded) into the lake only after the source transaction has closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from loader import __version__
+from loader.dates import Window
+from loader.errors import LakeError
+from loader.lake import Lake
+from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
+
+PART_ROWS = 1_000_000
+MANIFEST_VERSION = 1
+
+
+def day_prefix(run_date: dt.date) -> str:
+    return f"nps/run_date={run_date.isoformat()}"
+
+
+def manifest_key(run_date: dt.date) -> str:
+    return f"{day_prefix(run_date)}/_manifest.json"
+
+
+@dataclass(frozen=True)
+class PartFile:
+    key: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an extract holds; the load trusts nothing that this does not vouch for."""
+
+    run_date: dt.date
+    extract_id: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    rows: int
+    bytes: int
+    files: tuple[PartFile, ...]
+    source_table: str
+    cursor_column: str
+    extracted_at: dt.datetime
+    loader_version: str = __version__
+    copy_manifest_key: str = ""
+    manifest_version: int = MANIFEST_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        body = asdict(self)
+        for name in ("run_date", "window_start", "window_end", "extracted_at"):
+            body[name] = getattr(self, name).isoformat()
+        return json.dumps(body, indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes, where: str) -> Manifest:
+        try:
+            body = json.loads(data)
+            return cls(
+                run_date=dt.date.fromisoformat(body["run_date"]),
+                extract_id=str(body["extract_id"]),
+                window_start=dt.datetime.fromisoformat(body["window_start"]),
+                window_end=dt.datetime.fromisoformat(body["window_end"]),
+                rows=int(body["rows"]),
+                bytes=int(body["bytes"]),
+                files=tuple(PartFile(**f) for f in body["files"]),
+                source_table=str(body["source_table"]),
+                cursor_column=str(body["cursor_column"]),
+                extracted_at=dt.datetime.fromisoformat(body["extracted_at"]),
+                loader_version=str(body["loader_version"]),
+                copy_manifest_key=str(body["copy_manifest_key"]),
+                manifest_version=int(body["manifest_version"]),
+                extra=dict(body.get("extra", {})),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LakeError(f"manifest {where} is unreadable ({exc!r}); re-run the extract") from None
+
+
+def new_extract_id(now: dt.datetime) -> str:
+    """Sortable by time (the dedupe's last tie-breaker), unique by its random tail."""
+    return f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(4)}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[Path, int]]:
+    """Stream batches into Parquet files of at most PART_ROWS rows; always at least one file."""
+    parts: list[tuple[Path, int]] = []
+    writer: pq.ParquetWriter | None = None
+    rows_in_part = 0
+
+    def open_part() -> pq.ParquetWriter:
+        path = folder / f"part-{len(parts):05d}.parquet"
+        parts.append((path, 0))
+        return pq.ParquetWriter(path, EXTRACT_SCHEMA, compression="zstd")
+
+    try:
+        for batch in batches:
+            if writer is None or rows_in_part >= PART_ROWS:
+                if writer is not None:
+                    writer.close()
+                writer = open_part()
+                rows_in_part = 0
+            writer.write_batch(batch)
+            rows_in_part += batch.num_rows
+            path, count = parts[-1]
+            parts[-1] = (path, count + batch.num_rows)
+        if writer is None:  # an empty day still gets one (empty) file, so every load is alike
+            writer = open_part()
+            writer.write_table(EXTRACT_SCHEMA.empty_table())
+    finally:
+        if writer is not None:
+            writer.close()
+    return parts
+
+
+def copy_manifest(lake: Lake, files: list[PartFile]) -> bytes:
+    """A Redshift COPY manifest; ``content_length`` is required for Parquet."""
+    entries = [
+        {"url": lake.uri(f.key), "mandatory": True, "meta": {"content_length": f.bytes}}
+        for f in files
+    ]
+    return json.dumps({"entries": entries}, indent=2).encode()
+
+
+def extract_day(spec: SourceSpec, lake: Lake, window: Window) -> Manifest:
+    """Extract ``window`` from the source into the lake and return its manifest."""
+    extracted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    extract_id = new_extract_id(extracted_at)
+    folder_key = f"{day_prefix(window.run_date)}/extract_id={extract_id}"
+    with tempfile.TemporaryDirectory(prefix="nps-extract-") as tmp:
+        parts = write_parts(read_window(spec, window), Path(tmp))
+        # The source transaction is closed now: a slow upload never holds it open.
+        files = []
+        for path, rows in parts:
+            key = f"{folder_key}/{path.name}"
+            files.append(PartFile(key, rows, path.stat().st_size, _sha256(path)))
+            lake.put_file(key, path)
+    copy_key = f"{folder_key}/copy.manifest"
+    lake.put_bytes(copy_key, copy_manifest(lake, files))
+    manifest = Manifest(
+        run_date=window.run_date,
+        extract_id=extract_id,
+        window_start=window.start,
+        window_end=window.end,
+        rows=sum(f.rows for f in files),
+        bytes=sum(f.bytes for f in files),
+        files=tuple(files),
+        source_table=spec.table,
+        cursor_column=spec.cursor_column,
+        extracted_at=extracted_at,
+        copy_manifest_key=copy_key,
+    )
+    lake.put_bytes(manifest_key(window.run_date), manifest.to_json())
+    return manifest
+
+
+def read_manifest(lake: Lake, run_date: dt.date) -> Manifest:
+    key = manifest_key(run_date)
+    if not lake.exists(key):
+        raise LakeError(
+            f"no extract of {run_date} in {lake.url} ({key} is missing); "
+            f"run `nps-loader extract --date {run_date}` first"
+        )
+    manifest = Manifest.from_json(lake.get_bytes(key), lake.uri(key))
+    if manifest.run_date != run_date:
+        raise LakeError(f"manifest {lake.uri(key)} is for {manifest.run_date}, not {run_date}")
+    return manifest
+
+
+def read_extract(lake: Lake, manifest: Manifest) -> pa.Table:
+    """Read every part, refusing any whose size, checksum, schema or row count is off."""
+    import io
+
+    tables = []
+    for part in manifest.files:
+        data = lake.get_bytes(part.key)
+        where = lake.uri(part.key)
+        if len(data) != part.bytes or hashlib.sha256(data).hexdigest() != part.sha256:
+            raise LakeError(
+                f"{where} does not match its manifest checksum (tampered or truncated); "
+                "refusing to load: re-run the extract"
+            )
+        try:
+            table = pq.read_table(io.BytesIO(data))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise LakeError(f"{where} is not a readable Parquet file: {exc}") from None
+        if not table.schema.equals(EXTRACT_SCHEMA):
+            raise LakeError(f"{where} has schema {table.schema}, expected {EXTRACT_SCHEMA}")
+        if table.num_rows != part.rows:
+            raise LakeError(f"{where} has {table.num_rows} rows, its manifest says {part.rows}")
+        if table.column("id").null_count:
+            raise LakeError(f"{where} has a null id; refusing to load")
+        tables.append(table)
+    return pa.concat_tables(tables) if tables else EXTRACT_SCHEMA.empty_table()

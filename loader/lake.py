@@ -1,0 +1,144 @@
+"""The lake: a local folder or an S3 prefix holding immutable extracts.
+
+Keys are ``/``-separated paths relative to the lake root, e.g.
+``nps/run_date=2021-09-16/extract_id=.../part-00000.parquet``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from loader.errors import ConfigError, LakeError
+
+
+class Lake(Protocol):
+    url: str
+
+    def put_file(self, key: str, path: Path) -> None: ...
+
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    def get_bytes(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def uri(self, key: str) -> str: ...
+
+
+class LocalLake:
+    """A folder. Every write goes to a temporary file first and is renamed into place."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = str(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise LakeError(f"{self._path(key)} is missing from the lake") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key).resolve())
+
+
+class S3Lake:
+    """An S3 (or S3-compatible, through ``AWS_ENDPOINT_URL``) bucket and prefix."""
+
+    def __init__(self, bucket: str, prefix: str, client: Any = None) -> None:
+        if client is None:
+            import boto3  # boto3 honours AWS_ENDPOINT_URL and the standard credential chain
+
+            client = boto3.client("s3")
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _call(self, what: str, key: str, fn: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(Bucket=self.bucket, Key=self._key(key), **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404"):
+                raise LakeError(f"{self.uri(key)} is missing from the lake") from None
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise LakeError(
+                    f"S3 denied {what} {self.uri(key)} ({code}): check the credentials "
+                    "and the bucket policy"
+                ) from None
+            raise LakeError(f"S3 {what} {self.uri(key)} failed: {code or exc}") from None
+        except BotoCoreError as exc:
+            raise LakeError(f"S3 {what} {self.uri(key)} failed: {exc}") from None
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._call("write of", key, self.client.put_object, Body=data)
+
+    def put_file(self, key: str, path: Path) -> None:
+        with path.open("rb") as handle:
+            self._call("write of", key, self.client.put_object, Body=handle)
+        path.unlink()
+
+    def get_bytes(self, key: str) -> bytes:
+        response = self._call("read of", key, self.client.get_object)
+        return bytes(response["Body"].read())
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return False
+            self._call("lookup of", key, self.client.head_object)  # raises the clear error
+        return True
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def open_lake(url: str) -> Lake:
+    """``s3://bucket/prefix`` or a local folder (created on first write)."""
+    if url.startswith("s3://"):
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise ConfigError(f"--lake {url!r} names no bucket; use s3://bucket/prefix")
+        return S3Lake(parts.netloc, parts.path)
+    if "://" in url:
+        raise ConfigError(f"--lake must be s3://bucket/prefix or a folder, got {url!r}")
+    return LocalLake(Path(url))

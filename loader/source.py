@@ -1,0 +1,297 @@
+"""Read one window of the production ``nps`` table as Arrow record batches.
+
+Two sources: MySQL/MariaDB (production, through pymysql) and SQLite (the demo's stand-in).
+Each read is one short, read-only, consistent-snapshot transaction, streamed in batches so
+that memory stays flat however large the day is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+
+from loader.dates import Window
+from loader.errors import ConfigError, SourceError, register_secret
+
+#: The schema of every extract, in the column order of ``raw.nps`` (Redshift COPY maps by position).
+EXTRACT_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.int64(), nullable=False),
+        pa.field("created_at", pa.timestamp("us")),
+        pa.field("modified", pa.timestamp("us")),
+        pa.field("deleted", pa.bool_()),
+        pa.field("score", pa.int16()),
+    ]
+)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
+BATCH_ROWS = 50_000
+
+
+def validate_identifier(value: str, what: str) -> str:
+    """Accept plain identifiers only: nothing from the command line is ever formatted into SQL raw."""
+    if not _IDENTIFIER.match(value):
+        raise ConfigError(
+            f"{what} {value!r} is not a plain identifier (letters, digits, underscore; max 64)"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where the production table is and which of its columns play which role."""
+
+    url: str
+    table: str = "nps"
+    cursor_column: str = "modified"
+    deleted_column: str | None = "deleted"
+    password: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.table, "--source-table")
+        validate_identifier(self.cursor_column, "--cursor-column")
+        if self.deleted_column is not None:
+            validate_identifier(self.deleted_column, "--deleted-column")
+        register_secret(self.password)
+        register_secret(urlsplit(self.url).password)
+
+    @property
+    def select_columns(self) -> list[tuple[str | None, str]]:
+        """(source column or None for a constant, extract column) in extract order."""
+        return [
+            ("id", "id"),
+            ("created_at", "created_at"),
+            (self.cursor_column, "modified"),
+            (self.deleted_column, "deleted"),
+            ("score", "score"),
+        ]
+
+
+def read_window(spec: SourceSpec, window: Window, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of ``window`` as record batches of :data:`EXTRACT_SCHEMA`.
+
+    The snapshot transaction is closed when the generator is exhausted or closed.
+    """
+    scheme = urlsplit(spec.url).scheme
+    if scheme == "sqlite":
+        return _read_sqlite(spec, window, batch_rows)
+    if scheme in ("mysql", "mariadb"):
+        return _read_mysql(spec, window, batch_rows)
+    raise ConfigError(
+        f"--source must be mysql://user@host:3306/db or sqlite:///path, got scheme {scheme!r}"
+    )
+
+
+def _check_columns(spec: SourceSpec, present: Sequence[str]) -> None:
+    if not present:
+        raise SourceError(f"source table {spec.table!r} does not exist (check --source-table)")
+    lowered = {name.lower() for name in present}
+    missing = [c for c, _ in spec.select_columns if c is not None and c.lower() not in lowered]
+    if missing:
+        raise SourceError(
+            f"source table {spec.table!r} has no column {', '.join(missing)} "
+            f"(it has {', '.join(sorted(present))}); set --cursor-column/--deleted-column"
+        )
+
+
+def _to_batch(rows: Sequence[tuple[Any, ...]], timestamps_as_text: bool) -> pa.RecordBatch:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in EXTRACT_SCHEMA]
+    ids = pa.array(columns[0], pa.int64())
+    if ids.null_count:
+        raise SourceError("the extract has a row with a null id; nothing was written or loaded")
+    arrays: list[pa.Array] = [ids]
+    for col in columns[1:3]:
+        if timestamps_as_text:
+            arrays.append(pa.array(col, pa.string()).cast(pa.timestamp("us")))
+        else:
+            arrays.append(pa.array(col, pa.timestamp("us")))
+    arrays.append(pa.array(columns[3], pa.int64()).cast(pa.bool_()))
+    arrays.append(pa.array(columns[4], pa.int64()).cast(pa.int16()))
+    return pa.RecordBatch.from_arrays(arrays, schema=EXTRACT_SCHEMA)
+
+
+def _select_sql(spec: SourceSpec, quote: str, placeholder: str) -> str:
+    def q(name: str) -> str:
+        return f"{quote}{name}{quote}"
+
+    exprs = [q(src) if src is not None else "0" for src, _ in spec.select_columns]
+    cursor = q(spec.cursor_column)
+    return (
+        f"select {', '.join(exprs)} from {q(spec.table)} "
+        f"where {cursor} >= {placeholder} and {cursor} < {placeholder}"
+    )
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+def sqlite_path(url: str) -> Path:
+    """As SQLAlchemy reads it: ``sqlite:///relative/file.db``, ``sqlite:////absolute/file.db``."""
+    parts = urlsplit(url)
+    return Path(unquote(parts.netloc + parts.path[1:]))
+
+
+def _read_sqlite(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    path = sqlite_path(spec.url)
+    if not path.is_file():
+        raise SourceError(f"SQLite source {path} does not exist (run nps-loader demo-source first?)")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        present = [row[1] for row in conn.execute(f'pragma table_info("{spec.table}")')]
+        _check_columns(spec, present)
+        conn.execute("begin")  # one read transaction: a consistent snapshot of the file
+        cur = conn.execute(
+            _select_sql(spec, '"', "?"),
+            (window.start.strftime(_SQLITE_TS), window.end.strftime(_SQLITE_TS)),
+        )
+        while rows := cur.fetchmany(batch_rows):
+            yield _to_batch(rows, timestamps_as_text=True)
+        conn.execute("commit")
+    except sqlite3.Error as exc:
+        raise SourceError(f"SQLite source {path}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+# --- MySQL / MariaDB ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MySQLParams:
+    host: str
+    port: int
+    user: str
+    password: str | None
+    database: str
+
+
+def mysql_params(spec: SourceSpec) -> MySQLParams:
+    parts = urlsplit(spec.url)
+    database = parts.path.lstrip("/")
+    if not parts.hostname or not parts.username or not database:
+        raise ConfigError("--source must look like mysql://user@host:3306/database")
+    password = spec.password if spec.password is not None else parts.password
+    return MySQLParams(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=unquote(parts.username),
+        password=unquote(password) if password else None,
+        database=database,
+    )
+
+
+def connect_mysql(spec: SourceSpec, **kwargs: Any) -> Any:
+    import pymysql  # imported here: the SQLite path needs no driver
+
+    params = mysql_params(spec)
+    try:
+        return pymysql.connect(
+            host=params.host,
+            port=params.port,
+            user=params.user,
+            password=params.password or "",
+            database=params.database,
+            connect_timeout=10,
+            charset="utf8mb4",
+            **kwargs,
+        )
+    except pymysql.err.OperationalError as exc:
+        code = exc.args[0] if exc.args else None
+        where = f"{params.user}@{params.host}:{params.port}/{params.database}"
+        if code == 1045:
+            raise SourceError(
+                f"MySQL refused the login for {where}: check the user and NPS_SOURCE_PASSWORD"
+            ) from None
+        if code == 1049:
+            raise SourceError(f"MySQL database {params.database!r} does not exist ({where})") from None
+        raise SourceError(f"cannot connect to MySQL at {where}: {exc.args[-1]}") from None
+
+
+def _read_mysql(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    import pymysql
+    import pymysql.cursors
+
+    conn = connect_mysql(spec)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("set session time_zone = '+00:00'")
+            cur.execute("set session transaction isolation level repeatable read")
+            cur.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = database() and table_name = %s",
+                (spec.table,),
+            )
+            _check_columns(spec, [row[0] for row in cur.fetchall()])
+            cur.execute("start transaction with consistent snapshot, read only")
+        with conn.cursor(pymysql.cursors.SSCursor) as stream:
+            stream.execute(_select_sql(spec, "`", "%s"), (window.start, window.end))
+            while rows := stream.fetchmany(batch_rows):
+                yield _to_batch(rows, timestamps_as_text=False)
+        conn.commit()
+    except pymysql.MySQLError as exc:
+        raise SourceError(f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}") from None
+    finally:
+        conn.close()
+
+
+
+# --- Reconciliation -------------------------------------------------------------------------
+
+DailyCounts = dict[str, tuple[int, int, int]]  # ISO day -> (promoters, passives, detractors)
+
+
+def daily_counts(spec: SourceSpec, first: Window, last: Window) -> DailyCounts:
+    """Current valid, not-deleted responses per UTC day of ``created_at``, straight from the source."""
+    deleted = f"coalesce({{q}}{spec.deleted_column}{{q}}, 0) = 0" if spec.deleted_column else "1 = 1"
+
+    def sql(q: str, day_expr: str, placeholder: str) -> str:
+        return (
+            f"select {day_expr} as d, "
+            "sum(case when score >= 9 then 1 else 0 end), "
+            "sum(case when score between 7 and 8 then 1 else 0 end), "
+            "sum(case when score <= 6 then 1 else 0 end) "
+            f"from {q}{spec.table}{q} "
+            f"where created_at >= {placeholder} and created_at < {placeholder} "
+            f"and score between 0 and 10 and {deleted.format(q=q)} group by {day_expr}"
+        )
+
+    start = dt.datetime.combine(first.run_date, dt.time())
+    end = dt.datetime.combine(last.run_date + dt.timedelta(days=1), dt.time())
+    rows: list[tuple[Any, ...]]
+    if urlsplit(spec.url).scheme == "sqlite":
+        path = sqlite_path(spec.url)
+        if not path.is_file():
+            raise SourceError(f"SQLite source {path} does not exist")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                sql('"', "substr(created_at, 1, 10)", "?"),
+                (start.strftime(_SQLITE_TS), end.strftime(_SQLITE_TS)),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise SourceError(f"SQLite source {path}: {exc}") from exc
+        finally:
+            conn.close()
+    else:
+        import pymysql
+
+        conn = connect_mysql(spec)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("set session time_zone = '+00:00'")
+                cur.execute(sql("`", "date(created_at)", "%s"), (start, end))
+                rows = list(cur.fetchall())
+        except pymysql.MySQLError as exc:
+            raise SourceError(f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}") from None
+        finally:
+            conn.close()
+    return {str(d)[:10]: (int(p), int(pa_), int(de)) for d, p, pa_, de in rows}

@@ -1,0 +1,117 @@
+"""Warehouse targets. Each module owns its SQL; this one only picks the module for a dbt target."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from loader.errors import ConfigError
+from loader.extract import Manifest
+from loader.lake import Lake
+from loader.profile import Target
+from loader.source import DailyCounts, validate_identifier
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    run_date: dt.date
+    extract_id: str
+    rows: int
+    replaced_rows: int
+    loaded_at: dt.datetime
+
+
+class Warehouse(Protocol):
+    raw_schema: str
+
+    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+        """In one transaction: delete the day's raw rows, insert the extract, log the load."""
+        ...
+
+    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
+        """``nps_summary_daily`` between two days, for ``nps-loader verify``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def daily_summary_sql(schema: str, placeholder: str) -> str:
+    validate_identifier(schema, "the dbt target schema")
+    return (
+        "select response_date, promoters, passives, detractors "
+        f"from {schema}.nps_summary_daily "
+        f"where response_date between {placeholder} and {placeholder}"
+    )
+
+
+def to_daily_counts(rows: Iterable[Sequence[Any]]) -> DailyCounts:
+    return {str(d)[:10]: (int(p), int(pa_), int(de)) for d, p, pa_, de in rows}
+
+
+def raw_ddl(raw_schema: str, table_suffix: str = "") -> list[str]:
+    """Portable DDL for the raw tables (DuckDB, PostgreSQL and Redshift all accept it)."""
+    return [
+        f"create schema if not exists {raw_schema}",
+        f"""create table if not exists {raw_schema}.nps (
+            id bigint not null,
+            created_at timestamp,
+            modified timestamp,
+            deleted boolean,
+            score smallint,
+            _run_date date not null,
+            _extract_id varchar(64) not null,
+            _loaded_at timestamp not null
+        ){table_suffix}""",
+        f"""create table if not exists {raw_schema}.nps_loads (
+            run_date date not null,
+            extract_id varchar(64) not null,
+            rows_loaded bigint not null,
+            rows_replaced bigint not null,
+            files integer not null,
+            bytes bigint not null,
+            window_start timestamp not null,
+            window_end timestamp not null,
+            loader_version varchar(32) not null,
+            loaded_at timestamp not null
+        )""",
+    ]
+
+
+def loads_insert_params(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> tuple[object, ...]:
+    return (
+        manifest.run_date,
+        manifest.extract_id,
+        manifest.rows,
+        replaced,
+        len(manifest.files),
+        manifest.bytes,
+        manifest.window_start,
+        manifest.window_end,
+        manifest.loader_version,
+        loaded_at,
+    )
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def open_warehouse(target: Target, raw_schema: str) -> Warehouse:
+    validate_identifier(raw_schema, "--raw-schema")
+    if target.type == "duckdb":
+        from loader.warehouse.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse(target, raw_schema)
+    if target.type == "postgres":
+        from loader.warehouse.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(target, raw_schema)
+    if target.type == "redshift":
+        from loader.warehouse.redshift import RedshiftWarehouse
+
+        return RedshiftWarehouse(target, raw_schema)
+    raise ConfigError(f"dbt target {target.name!r} has type {target.type!r}; use duckdb, postgres or redshift")

@@ -1,0 +1,82 @@
+"""DuckDB: the embedded default warehouse, a single local file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+
+from loader.errors import WarehouseError
+from loader.extract import Manifest
+from loader.lake import Lake
+from loader.profile import Target
+from loader.source import DailyCounts
+from loader.warehouse import (
+    LoadResult,
+    daily_summary_sql,
+    loads_insert_params,
+    raw_ddl,
+    to_daily_counts,
+    utc_now,
+)
+
+
+class DuckDBWarehouse:
+    def __init__(self, target: Target, raw_schema: str) -> None:
+        self.raw_schema = raw_schema
+        self.path = str(target.settings.get("path", ":memory:"))
+        try:
+            self.con = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            raise WarehouseError(
+                f"cannot open DuckDB file {self.path}: {exc} "
+                "(is a dbt run or another loader using it?)"
+            ) from None
+        for statement in raw_ddl(raw_schema):
+            self.con.execute(statement)
+
+    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+        raw = self.raw_schema
+        loaded_at = utc_now()
+        con = self.con
+        con.begin()
+        try:
+            replaced = _count(con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date)
+            con.execute(f"delete from {raw}.nps where _run_date = ?", [manifest.run_date])
+            con.register("nps_extract", data)
+            con.execute(
+                f"insert into {raw}.nps select id, created_at, modified, deleted, score, "
+                "?::date, ?, ?::timestamp from nps_extract",
+                [manifest.run_date, manifest.extract_id, loaded_at],
+            )
+            con.unregister("nps_extract")
+            con.execute(
+                f"insert into {raw}.nps_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(loads_insert_params(manifest, replaced, loaded_at)),
+            )
+            loaded = _count(con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date)
+            if loaded != manifest.rows:
+                raise WarehouseError(
+                    f"loaded {loaded} rows for {manifest.run_date} but the manifest has {manifest.rows}"
+                )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return LoadResult(manifest.run_date, manifest.extract_id, loaded, replaced, loaded_at)
+
+    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
+        try:
+            rows = self.con.execute(daily_summary_sql(schema, "?"), [first, last]).fetchall()
+        except duckdb.CatalogException:
+            raise WarehouseError(f"{schema}.nps_summary_daily does not exist: run dbt first") from None
+        return to_daily_counts(rows)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> int:
+    row = con.execute(sql, list(params)).fetchone()
+    return int(row[0]) if row else 0

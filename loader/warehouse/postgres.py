@@ -1,0 +1,120 @@
+"""PostgreSQL: raw loads with ``COPY ... FROM STDIN`` inside one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from loader.errors import WarehouseError
+from loader.extract import Manifest
+from loader.lake import Lake
+from loader.profile import Target
+from loader.source import DailyCounts
+from loader.warehouse import (
+    LoadResult,
+    daily_summary_sql,
+    loads_insert_params,
+    raw_ddl,
+    to_daily_counts,
+    utc_now,
+)
+
+#: Every load takes this transaction-scoped advisory lock, so concurrent loaders queue up.
+LOAD_LOCK_KEY = 0x6E7073  # "nps"
+
+
+def connect(target: Target) -> Any:
+    import psycopg2
+
+    s = target.settings
+    where = f"{s.get('user')}@{s.get('host')}:{s.get('port', 5432)}/{s.get('dbname') or s.get('database')}"
+    try:
+        return psycopg2.connect(
+            host=s.get("host"),
+            port=int(s.get("port", 5432)),
+            user=s.get("user"),
+            password=s.get("password"),
+            dbname=s.get("dbname") or s.get("database"),
+            sslmode=s.get("sslmode", "prefer"),
+            connect_timeout=int(s.get("connect_timeout", 10)),
+            application_name="nps-loader",
+        )
+    except psycopg2.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+        raise WarehouseError(f"cannot connect to the warehouse {where}: {first_line}") from None
+
+
+def ensure_raw(conn: Any, statements: list[str]) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
+        for statement in statements:
+            cur.execute(statement)
+
+
+def fetch_daily_summary(conn: Any, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
+    import psycopg2
+
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(daily_summary_sql(schema, "%s"), (first, last))
+            return to_daily_counts(cur.fetchall())
+    except psycopg2.Error as exc:
+        message = (exc.pgerror or str(exc)).strip().splitlines()[0]
+        raise WarehouseError(f"reading {schema}.nps_summary_daily failed: {message} (run dbt first?)") from None
+
+
+class PostgresWarehouse:
+    def __init__(self, target: Target, raw_schema: str) -> None:
+        self.raw_schema = raw_schema
+        self.conn = connect(target)
+        ensure_raw(self.conn, raw_ddl(raw_schema))
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(f"create index if not exists nps_run_date_idx on {raw_schema}.nps (_run_date)")
+            cur.execute(f"create index if not exists nps_loaded_at_idx on {raw_schema}.nps (_loaded_at)")
+
+    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+        import psycopg2
+
+        raw = self.raw_schema
+        loaded_at = utc_now()
+        table = (
+            data.append_column("_run_date", pa.array([manifest.run_date] * data.num_rows, pa.date32()))
+            .append_column("_extract_id", pa.array([manifest.extract_id] * data.num_rows, pa.string()))
+            .append_column("_loaded_at", pa.array([loaded_at] * data.num_rows, pa.timestamp("us")))
+        )
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
+        try:
+            with self.conn, self.conn.cursor() as cur:  # commits on success, rolls back on error
+                cur.execute("select pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
+                cur.execute(f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,))
+                replaced = cur.rowcount
+                cur.copy_expert(
+                    f"copy {raw}.nps (id, created_at, modified, deleted, score, "
+                    "_run_date, _extract_id, _loaded_at) from stdin with (format csv)",
+                    buffer,
+                )
+                copied = cur.rowcount
+                cur.execute(
+                    f"insert into {raw}.nps_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    loads_insert_params(manifest, replaced, loaded_at),
+                )
+                if copied != manifest.rows:
+                    raise WarehouseError(
+                        f"COPY loaded {copied} rows for {manifest.run_date}, the manifest has {manifest.rows}"
+                    )
+        except psycopg2.Error as exc:
+            message = (exc.pgerror or str(exc)).strip().splitlines()[0]
+            raise WarehouseError(f"loading {manifest.run_date} into PostgreSQL failed: {message}") from None
+        return LoadResult(manifest.run_date, manifest.extract_id, copied, replaced, loaded_at)
+
+    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
+        return fetch_daily_summary(self.conn, schema, first, last)
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,140 @@
+"""Amazon Redshift: ``COPY ... FORMAT AS PARQUET MANIFEST`` from the S3 lake inside one transaction.
+
+All the Redshift SQL of the loader lives here. Redshift cannot be reached from the test machines,
+so :func:`load_statements` is a pure function whose output the tests check statement by
+statement; the same flow (stage, check count, delete, insert, audit, commit) runs for real on
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from loader.errors import ConfigError, WarehouseError
+from loader.extract import Manifest
+from loader.lake import Lake
+from loader.profile import Target
+from loader.warehouse.postgres import connect, fetch_daily_summary
+from loader.source import DailyCounts
+from loader.warehouse import LoadResult, loads_insert_params, raw_ddl, utc_now
+
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
+_IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
+
+#: Distribute raw rows by id (the dedupe joins on it) and sort by load partition.
+RAW_TABLE_SUFFIX = " diststyle key distkey (id) compound sortkey (_run_date, _loaded_at)"
+STAGE_TABLE = "nps_stage"
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: tuple[object, ...] = ()
+    #: "count" returns the COPY's row count, "delete" the rows replaced, "audit" logs the load
+    kind: str = ""
+
+
+def _literal(value: str, pattern: re.Pattern[str], what: str) -> str:
+    """COPY takes its source and role as literals, not parameters: validate, then quote."""
+    if not pattern.match(value):
+        raise ConfigError(f"{what} {value!r} is not valid")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def copy_statement(copy_manifest_uri: str, iam_role: str) -> Statement:
+    source = _literal(copy_manifest_uri, _S3_URI, "the COPY manifest URI")
+    role = _literal(iam_role, _IAM_ROLE, "NPS_REDSHIFT_IAM_ROLE")
+    return Statement(f"copy {STAGE_TABLE} from {source} iam_role {role} format as parquet manifest")
+
+
+def load_statements(
+    raw_schema: str,
+    manifest: Manifest,
+    copy_manifest_uri: str,
+    iam_role: str,
+    loaded_at: dt.datetime,
+) -> list[Statement]:
+    """The statements of one day's load, to run between ``begin`` and ``commit``.
+
+    The Parquet columns are in the order of the stage table (COPY maps Parquet by position).
+    ``delete`` rather than ``truncate``, which would commit the transaction half-way.
+    """
+    raw = raw_schema
+    return [
+        Statement(f"lock table {raw}.nps"),  # concurrent loaders queue here; Redshift has no advisory locks
+        Statement(
+            f"create temp table {STAGE_TABLE} (id bigint, created_at timestamp, "
+            "modified timestamp, deleted boolean, score smallint)"
+        ),
+        copy_statement(copy_manifest_uri, iam_role),
+        Statement("select pg_last_copy_count()", kind="count"),
+        Statement(f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,), kind="delete"),
+        Statement(
+            f"insert into {raw}.nps (id, created_at, modified, deleted, score, _run_date, "
+            "_extract_id, _loaded_at) select id, created_at, modified, deleted, score, "
+            f"%s, %s, %s from {STAGE_TABLE}",
+            (manifest.run_date, manifest.extract_id, loaded_at),
+        ),
+        Statement(
+            f"insert into {raw}.nps_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            # rows_replaced (-1 here) is filled in from the delete's row count at run time
+            loads_insert_params(manifest, -1, loaded_at),
+            kind="audit",
+        ),
+        Statement(f"drop table {STAGE_TABLE}"),
+    ]
+
+
+class RedshiftWarehouse:
+    def __init__(self, target: Target, raw_schema: str) -> None:
+
+        self.raw_schema = raw_schema
+        self.iam_role = os.environ.get("NPS_REDSHIFT_IAM_ROLE") or str(target.settings.get("iam_role", ""))
+        if not self.iam_role:
+            raise ConfigError("loading into Redshift needs NPS_REDSHIFT_IAM_ROLE (a role Redshift can assume to read the lake)")
+        self.conn: Any = connect(target)
+        ddl = raw_ddl(raw_schema, RAW_TABLE_SUFFIX)
+        with self.conn, self.conn.cursor() as cur:
+            for statement in ddl:
+                cur.execute(statement)
+
+    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+        import psycopg2
+
+        uri = lake.uri(manifest.copy_manifest_key)
+        if not uri.startswith("s3://"):
+            raise ConfigError("Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix")
+        loaded_at = utc_now()
+        statements = load_statements(self.raw_schema, manifest, uri, self.iam_role, loaded_at)
+        replaced = 0
+        try:
+            with self.conn, self.conn.cursor() as cur:
+                for statement in statements:
+                    params = statement.params
+                    if statement.kind == "audit":
+                        params = loads_insert_params(manifest, replaced, loaded_at)
+                    cur.execute(statement.sql, params or None)
+                    if statement.kind == "count":
+                        copied = int(cur.fetchone()[0])
+                        if copied != manifest.rows:
+                            raise WarehouseError(
+                                f"COPY loaded {copied} rows for {manifest.run_date}, the manifest has {manifest.rows}"
+                            )
+                    elif statement.kind == "delete":
+                        replaced = cur.rowcount
+        except psycopg2.Error as exc:
+            message = (exc.pgerror or str(exc)).strip().splitlines()[0]
+            raise WarehouseError(f"loading {manifest.run_date} into Redshift failed: {message}") from None
+        return LoadResult(manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at)
+
+    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
+        return fetch_daily_summary(self.conn, schema, first, last)
+
+    def close(self) -> None:
+        self.conn.close()
