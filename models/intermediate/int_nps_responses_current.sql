@@ -1,0 +1,114 @@
+{{
+    config(
+        unique_key='id',
+        indexes=[
+            {'columns': ['id'], 'unique': true},
+            {'columns': ['_batch_at']},
+            {'columns': ['response_date']},
+        ],
+        dist='id',
+        sort=['_batch_at'],
+    )
+}}
+
+{#-
+    The latest version of every response ever loaded, tombstones (deleted) and invalid ones
+    included. An incremental run reads only the raw rows of its batch (see nps_batch_predicate),
+    keeps the latest version per id within the batch, and writes it only if it is newer than the
+    stored one: re-running or backfilling an old day can never replace a newer version.
+-#}
+
+{%- set batch = nps_batch_vars() %}
+
+with
+
+versions as (
+
+    select * from {{ ref('stg_nps__responses') }}
+    {% if is_incremental() -%}
+    where {{ nps_batch_predicate() }}
+    {%- endif %}
+
+),
+
+ranked as (
+
+    select
+        versions.*,
+        row_number() over (
+            partition by id
+            order by {{ nps_version_order() }}
+        ) as version_rank
+
+    from versions
+
+),
+
+latest_in_batch as (
+
+    select * from ranked where version_rank = 1
+
+),
+
+{% if is_incremental() %}
+
+newer_than_stored as (
+
+    select
+        latest_in_batch.*,
+        stored.response_date as previous_response_date,
+        stored._batch_at as previous_batch_at
+
+    from latest_in_batch
+    left join {{ this }} as stored
+        on latest_in_batch.id = stored.id
+
+    where stored.id is null
+        or {{ nps_is_newer('latest_in_batch', 'stored') }}
+
+),
+
+{% else %}
+
+newer_than_stored as (
+
+    select
+        latest_in_batch.*,
+        cast(null as date) as previous_response_date,
+        cast(null as {{ dbt.type_timestamp() }}) as previous_batch_at
+
+    from latest_in_batch
+
+),
+
+{% endif %}
+
+final as (
+
+    select
+        id,
+        created_at,
+        modified,
+        score,
+        is_deleted,
+        {{ nps_reject_reason('score', 'created_at') }} as reject_reason,
+        {{ nps_category('score') }} as category,
+        cast(created_at as date) as response_date,
+        cast({{ dbt.date_trunc('month', 'created_at') }} as date) as response_month,
+        previous_response_date,
+        _run_date,
+        _extract_id,
+        _loaded_at,
+        {{ nps_run_timestamp() }} as _batch_at,
+        previous_batch_at as _previous_batch_at,
+        {% if batch.mode == 'since_last_run' or not is_incremental() -%}
+        (select max(_loaded_at) from versions)
+        {%- else -%}
+        cast(null as {{ dbt.type_timestamp() }})
+        {%- endif %} as _seen_through
+
+    from newer_than_stored
+
+)
+
+select * from final
