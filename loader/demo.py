@@ -50,12 +50,15 @@ def generate_events(seed: int, start: dt.date, days: int, per_day: int) -> list[
     for offset in range(days):
         midnight = dt.datetime.combine(start + dt.timedelta(days=offset), dt.time())
         for _ in range(rng.randint(int(per_day * 0.7), int(per_day * 1.3))):
-            created = midnight + dt.timedelta(microseconds=rng.randrange(86_400 * 10**6))
             row_id, next_id = next_id, next_id + 1
-            # Most commits land within a second; 1% commit up to 40 minutes after their stamp.
-            lag = dt.timedelta(minutes=rng.uniform(1, 40)) if rng.random() < 0.01 else dt.timedelta(
-                milliseconds=rng.randrange(1000)
-            )
+            if rng.random() < 0.01:
+                # A long transaction stamped just before midnight that commits after 00:30, when
+                # the nightly extract of that day has already run: only the lookback finds it.
+                created = midnight + dt.timedelta(hours=23, minutes=45, seconds=rng.uniform(0, 899))
+                lag = dt.timedelta(minutes=rng.uniform(40, 55))
+            else:
+                created = midnight + dt.timedelta(microseconds=rng.randrange(86_400 * 10**6))
+                lag = dt.timedelta(milliseconds=rng.randrange(1000))
             score = _score(rng)
             created_at = None if rng.random() < 0.001 else created
             events.append(Event(row_id, created_at, created, False, score, created + lag))

@@ -1,0 +1,173 @@
+"""Test harness: one warehouse stack (profile + lake + schemas) driven through the real loader and dbt."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from loader.pipeline import Settings
+from loader.source import SourceSpec
+from tests.oracle import Marts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class Stack:
+    """A warehouse target plus a lake, isolated from every other stack by path or schema."""
+
+    target: str  # the profiles.yml.example target: dev (DuckDB) or postgres
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    lake: str = ""
+    raw_schema: str = "raw"
+    schema: str = "analytics"
+
+    @property
+    def profiles_dir(self) -> Path:
+        path = self.workdir / "profiles"
+        if not (path / "profiles.yml").exists():
+            path.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / "profiles.yml.example", path / "profiles.yml")
+        return path
+
+    @property
+    def full_env(self) -> dict[str, str]:
+        return {
+            **self.env,
+            "DBT_TARGET": self.target,
+            "NPS_RAW_SCHEMA": self.raw_schema,
+            "DBT_PROFILES_DIR": str(self.profiles_dir),
+            "NPS_LAKE_URL": self.lake,
+        }
+
+    def settings(self, source_url: str, lookback: dt.timedelta = dt.timedelta(hours=1)) -> Settings:
+        return Settings(
+            source=SourceSpec(source_url),
+            lake_url=self.lake,
+            profiles_dir=str(self.profiles_dir),
+            target=self.target,
+            raw_schema=self.raw_schema,
+            lookback=lookback,
+        )
+
+    def run_day(self, source_url: str, day: dt.date, lookback: dt.timedelta = dt.timedelta(hours=1)) -> Any:
+        """``nps-loader run --date day`` in-process (the profile sees this stack's environment)."""
+        from loader import pipeline
+
+        with environ(self.full_env):
+            return pipeline.run(self.settings(source_url, lookback), day)
+
+    def dbt_args(self, *args: str) -> list[str]:
+        return [
+            *args,
+            "--project-dir", str(ROOT),
+            "--profiles-dir", str(self.profiles_dir),
+            "--target", self.target,
+            "--target-path", str(self.workdir / "dbt-target"),
+            "--log-path", str(self.workdir / "dbt-logs"),
+        ]
+
+    def dbt(self, *args: str, expect_success: bool = True) -> Any:
+        """Run dbt in-process (dbtRunner): the real dbt, without a process start-up per call."""
+        from dbt.cli.main import dbtRunner
+
+        with environ(self.full_env):
+            result = dbtRunner().invoke([*self.dbt_args(*args), "--quiet"])
+        if expect_success and not result.success:
+            messages = [r.message for r in getattr(result.result, "results", []) if r.status in ("error", "fail")]
+            raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or messages}")
+        return result
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Any]:
+        if self.target == "dev":
+            import duckdb
+
+            conn = duckdb.connect(self.env["NPS_DUCKDB_PATH"])
+            try:
+                yield conn
+            finally:
+                conn.close()
+        else:
+            import psycopg2
+
+            conn = psycopg2.connect(
+                host=self.env["NPS_PG_HOST"],
+                port=int(self.env["NPS_PG_PORT"]),
+                user=self.env["NPS_PG_USER"],
+                password=self.env.get("NPS_PG_PASSWORD", ""),
+                dbname=self.env["NPS_PG_DATABASE"],
+            )
+            try:
+                yield conn
+            finally:
+                conn.close()
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.connect() as conn:
+            if self.target == "dev":
+                return list(conn.execute(sql).fetchall())
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                rows = list(cur.fetchall()) if cur.description else []
+            conn.commit()
+            return rows
+
+    def read_marts(self) -> Marts:
+        s = self.schema
+
+        def counts(row: tuple[Any, ...]) -> tuple[int, int, int, int, Decimal]:
+            return (int(row[1]), int(row[2]), int(row[3]), int(row[4]), Decimal(row[5]))
+
+        fct = self.query(
+            f"select id, created_at, modified, score, category, response_date, response_month "
+            f"from {s}.fct_nps_responses"
+        )
+        ids = [r[0] for r in fct]
+        assert len(ids) == len(set(ids)), "fct_nps_responses has a duplicate id"
+        daily = self.query(f"select response_date, responses, promoters, passives, detractors, nps from {s}.nps_summary_daily")
+        monthly = self.query(f"select response_month, responses, promoters, passives, detractors, nps from {s}.nps_summary_monthly")
+        rejected = self.query(f"select id, reject_reason from {s}.nps_rejected_responses")
+        return Marts(
+            responses={int(r[0]): (r[1], r[2], int(r[3]), r[4], r[5], r[6]) for r in fct},
+            daily={r[0]: counts(r) for r in daily},
+            monthly={r[0]: counts(r) for r in monthly},
+            rejected={int(r[0]): r[1] for r in rejected},
+        )
+
+
+def source_rows(sqlite_file: Path) -> list[tuple[int, dt.datetime | None, dt.datetime, bool, int | None]]:
+    """The source table's final state, read straight from the SQLite file."""
+    import sqlite3
+
+    def ts(value: str | None) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(value) if value else None
+
+    conn = sqlite3.connect(sqlite_file)
+    try:
+        rows = conn.execute("select id, created_at, modified, deleted, score from nps").fetchall()
+    finally:
+        conn.close()
+    return [(r[0], ts(r[1]), ts(r[2]) or dt.datetime.min, bool(r[3]), r[4]) for r in rows]
