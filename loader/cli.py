@@ -26,16 +26,63 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _settings_options(func: F) -> F:
     """Options shared by every command that touches the source, the lake or the warehouse."""
     options = [
-        click.option("--source", envvar="NPS_SOURCE_URL", help="mysql://user@host:3306/db or sqlite:///path [NPS_SOURCE_URL]"),
-        click.option("--source-table", envvar="NPS_SOURCE_TABLE", default="nps", show_default=True, help="[NPS_SOURCE_TABLE]"),
-        click.option("--cursor-column", envvar="NPS_CURSOR_COLUMN", default="modified", show_default=True, help="Column that says when a row last changed [NPS_CURSOR_COLUMN]"),
-        click.option("--deleted-column", envvar="NPS_DELETED_COLUMN", default="deleted", show_default=True, help="Soft-delete flag column, or 'none' [NPS_DELETED_COLUMN]"),
-        click.option("--lake", envvar="NPS_LAKE_URL", default="./lake", show_default=True, help="s3://bucket/prefix or a folder [NPS_LAKE_URL]"),
-        click.option("--profiles-dir", envvar="DBT_PROFILES_DIR", help="Folder holding profiles.yml [DBT_PROFILES_DIR]"),
-        click.option("--target", envvar="DBT_TARGET", help="dbt target (default: the profile's) [DBT_TARGET]"),
-        click.option("--raw-schema", envvar="NPS_RAW_SCHEMA", default="raw", show_default=True, help="[NPS_RAW_SCHEMA]"),
-        click.option("--lookback", default="1h", show_default=True, help="How far before midnight a day's extract starts (1h, 30m, 0)"),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON result line (for orchestrators)"),
+        click.option(
+            "--source",
+            envvar="NPS_SOURCE_URL",
+            help="mysql://user@host:3306/db or sqlite:///path [NPS_SOURCE_URL]",
+        ),
+        click.option(
+            "--source-table",
+            envvar="NPS_SOURCE_TABLE",
+            default="nps",
+            show_default=True,
+            help="[NPS_SOURCE_TABLE]",
+        ),
+        click.option(
+            "--cursor-column",
+            envvar="NPS_CURSOR_COLUMN",
+            default="modified",
+            show_default=True,
+            help="Column that says when a row last changed [NPS_CURSOR_COLUMN]",
+        ),
+        click.option(
+            "--deleted-column",
+            envvar="NPS_DELETED_COLUMN",
+            default="deleted",
+            show_default=True,
+            help="Soft-delete flag column, or 'none' [NPS_DELETED_COLUMN]",
+        ),
+        click.option(
+            "--lake",
+            envvar="NPS_LAKE_URL",
+            default="./lake",
+            show_default=True,
+            help="s3://bucket/prefix or a folder [NPS_LAKE_URL]",
+        ),
+        click.option(
+            "--profiles-dir",
+            envvar="DBT_PROFILES_DIR",
+            help="Folder holding profiles.yml [DBT_PROFILES_DIR]",
+        ),
+        click.option(
+            "--target", envvar="DBT_TARGET", help="dbt target (default: the profile's) [DBT_TARGET]"
+        ),
+        click.option(
+            "--raw-schema",
+            envvar="NPS_RAW_SCHEMA",
+            default="raw",
+            show_default=True,
+            help="[NPS_RAW_SCHEMA]",
+        ),
+        click.option(
+            "--lookback",
+            default="1h",
+            show_default=True,
+            help="How far before midnight a day's extract starts (1h, 30m, 0)",
+        ),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON result line (for orchestrators)"
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks"),
     ]
     for option in reversed(options):
@@ -124,7 +171,12 @@ def extract(date_: str, **kw: Any) -> None:
     manifest = pipeline.extract(_build_settings(kw), day)
     _report(
         kw,
-        {"command": "extract", "run_date": day, "rows": manifest.rows, "extract_id": manifest.extract_id},
+        {
+            "command": "extract",
+            "run_date": day,
+            "rows": manifest.rows,
+            "extract_id": manifest.extract_id,
+        },
         f"extracted {day}: {manifest.rows} rows, {len(manifest.files)} file(s), extract {manifest.extract_id}",
     )
 
@@ -214,23 +266,40 @@ def backfill(start: str, end: str, **kw: Any) -> None:
     started = time.monotonic()
     try:
         show = sys.stderr.isatty() and not kw["as_json"]
-        with click.progressbar(
-            days, label="backfill", file=sys.stderr, show_pos=True, show_eta=True,
-            item_show_func=lambda d: str(d) if d else None,
-        ) if show else _plain(days) as bar:
+        with (
+            click.progressbar(
+                days,
+                label="backfill",
+                file=sys.stderr,
+                show_pos=True,
+                show_eta=True,
+                item_show_func=lambda d: str(d) if d else None,
+            )
+            if show
+            else _plain(days) as bar
+        ):
             for day in bar:
                 try:
                     rows += pipeline.run(settings, day, warehouse).rows
                 except LoaderError as exc:
                     succeeded = f"{done[0]}..{done[-1]}" if done else "none"
-                    raise type(exc)(f"{day} failed: {exc} (days that succeeded: {succeeded})") from exc
+                    raise type(exc)(
+                        f"{day} failed: {exc} (days that succeeded: {succeeded})"
+                    ) from exc
                 done.append(day)
     finally:
         warehouse.close()
     seconds = time.monotonic() - started
     _report(
         kw,
-        {"command": "backfill", "start": days[0], "end": days[-1], "days": len(done), "rows": rows, "seconds": round(seconds, 3)},
+        {
+            "command": "backfill",
+            "start": days[0],
+            "end": days[-1],
+            "days": len(done),
+            "rows": rows,
+            "seconds": round(seconds, 3),
+        },
         f"backfilled {len(done)} days {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
     )
 
@@ -274,7 +343,13 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
         raise ConfigError("verify needs --date D, or --start D1 --end D2")
     days = list(day_range(first, last))
     mismatches = verify_days(_build_settings(kw), days[0], days[-1])
-    result = {"command": "verify", "start": days[0], "end": days[-1], "days": len(days), "mismatches": len(mismatches)}
+    result = {
+        "command": "verify",
+        "start": days[0],
+        "end": days[-1],
+        "days": len(days),
+        "mismatches": len(mismatches),
+    }
     if mismatches:
         for line in mismatches:
             click.echo(line, err=True)
@@ -284,7 +359,9 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
 
 
 @main.command("demo-source")
-@click.option("--path", "path_", default="demo/source.db", show_default=True, help="SQLite file to write")
+@click.option(
+    "--path", "path_", default="demo/source.db", show_default=True, help="SQLite file to write"
+)
 @click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same table)")
 @click.option("--start", default="2021-06-01", show_default=True, help="First day of answers")
 @click.option("--days", default=122, show_default=True, help="How many days of answers")
@@ -292,7 +369,9 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
 @click.option("--as-of", help="Write the table as it was at this UTC time (default: the end)")
 @click.option("--debug", is_flag=True, help="Show tracebacks")
 @_handle_errors
-def demo_source(path_: str, seed: int, start: str, days: int, per_day: int, as_of: str | None, debug: bool) -> None:
+def demo_source(
+    path_: str, seed: int, start: str, days: int, per_day: int, as_of: str | None, debug: bool
+) -> None:
     """Write a synthetic production nps table to a SQLite file.
 
     Months of answers with updates, soft deletes, undeletes, late-committing rows and a
@@ -311,7 +390,9 @@ def demo_source(path_: str, seed: int, start: str, days: int, per_day: int, as_o
         try:
             moment = dt.datetime.fromisoformat(as_of)
         except ValueError:
-            raise ConfigError(f"--as-of must be a time like 2021-09-16T00:30, got {as_of!r}") from None
+            raise ConfigError(
+                f"--as-of must be a time like 2021-09-16T00:30, got {as_of!r}"
+            ) from None
     events = generate_events(seed, first, days, per_day)
     rows = write_sqlite(Path(path_), state_as_of(events, moment).values())
     click.echo(f"wrote {rows} rows to {path_} ({len(events)} events, {first} + {days} days)")

@@ -12,6 +12,7 @@ moved (or uploaded) into the lake only after the source transaction has closed.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import json
@@ -70,14 +71,14 @@ class Manifest:
     manifest_version: int = MANIFEST_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> builtins.bytes:
         body = asdict(self)
         for name in ("run_date", "window_start", "window_end", "extracted_at"):
             body[name] = getattr(self, name).isoformat()
         return json.dumps(body, indent=2, sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, data: bytes, where: str) -> Manifest:
+    def from_json(cls, data: builtins.bytes, where: str) -> Manifest:
         try:
             body = json.loads(data)
             return cls(
@@ -97,7 +98,9 @@ class Manifest:
                 extra=dict(body.get("extra", {})),
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise LakeError(f"manifest {where} is unreadable ({exc!r}); re-run the extract") from None
+            raise LakeError(
+                f"manifest {where} is unreadable ({exc!r}); re-run the extract"
+            ) from None
 
 
 def new_extract_id(now: dt.datetime) -> str:

@@ -39,7 +39,9 @@ class Settings:
 
 
 def extract(settings: Settings, run_date: dt.date) -> Manifest:
-    return extract_day(settings.require_source(), settings.lake(), Window.for_day(run_date, settings.lookback))
+    return extract_day(
+        settings.require_source(), settings.lake(), Window.for_day(run_date, settings.lookback)
+    )
 
 
 def load(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = None) -> LoadResult:

@@ -76,7 +76,9 @@ def load_target(profiles_dir: str | None = None, target: str | None = None) -> T
     name = target or os.environ.get("DBT_TARGET") or _render(profile.get("target", "dev"), env)
     outputs = profile["outputs"]
     if name not in outputs:
-        raise ConfigError(f"profile {PROFILE_NAME!r} has no target {name!r} (has {', '.join(outputs)})")
+        raise ConfigError(
+            f"profile {PROFILE_NAME!r} has no target {name!r} (has {', '.join(outputs)})"
+        )
     settings = _render(outputs[name], env)
     register_secret(settings.get("password"))
     return Target(name=str(name), type=str(settings.get("type")), settings=settings)

@@ -22,15 +22,14 @@ from loader.dates import Window
 from loader.errors import ConfigError, SourceError, register_secret
 
 #: The schema of every extract, in the column order of ``raw.nps`` (Redshift COPY maps by position).
-EXTRACT_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.int64(), nullable=False),
-        pa.field("created_at", pa.timestamp("us")),
-        pa.field("modified", pa.timestamp("us")),
-        pa.field("deleted", pa.bool_()),
-        pa.field("score", pa.int16()),
-    ]
-)
+_FIELDS: list[pa.Field[Any]] = [
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("created_at", pa.timestamp("us")),
+    pa.field("modified", pa.timestamp("us")),
+    pa.field("deleted", pa.bool_()),
+    pa.field("score", pa.int16()),
+]
+EXTRACT_SCHEMA = pa.schema(_FIELDS)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
@@ -76,7 +75,9 @@ class SourceSpec:
         ]
 
 
-def read_window(spec: SourceSpec, window: Window, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def read_window(
+    spec: SourceSpec, window: Window, batch_rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
     """Yield the rows of ``window`` as record batches of :data:`EXTRACT_SCHEMA`.
 
     The snapshot transaction is closed when the generator is exhausted or closed.
@@ -108,7 +109,7 @@ def _to_batch(rows: Sequence[tuple[Any, ...]], timestamps_as_text: bool) -> pa.R
     ids = pa.array(columns[0], pa.int64())
     if ids.null_count:
         raise SourceError("the extract has a row with a null id; nothing was written or loaded")
-    arrays: list[pa.Array] = [ids]
+    arrays: list[pa.Array[Any]] = [ids]
     for col in columns[1:3]:
         if timestamps_as_text:
             arrays.append(pa.array(col, pa.string()).cast(pa.timestamp("us")))
@@ -143,7 +144,9 @@ def sqlite_path(url: str) -> Path:
 def _read_sqlite(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[pa.RecordBatch]:
     path = sqlite_path(spec.url)
     if not path.is_file():
-        raise SourceError(f"SQLite source {path} does not exist (run nps-loader demo-source first?)")
+        raise SourceError(
+            f"SQLite source {path} does not exist (run nps-loader demo-source first?)"
+        )
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     try:
         present = [row[1] for row in conn.execute(f'pragma table_info("{spec.table}")')]
@@ -212,7 +215,9 @@ def connect_mysql(spec: SourceSpec, **kwargs: Any) -> Any:
                 f"MySQL refused the login for {where}: check the user and NPS_SOURCE_PASSWORD"
             ) from None
         if code == 1049:
-            raise SourceError(f"MySQL database {params.database!r} does not exist ({where})") from None
+            raise SourceError(
+                f"MySQL database {params.database!r} does not exist ({where})"
+            ) from None
         raise SourceError(f"cannot connect to MySQL at {where}: {exc.args[-1]}") from None
 
 
@@ -243,7 +248,6 @@ def _read_mysql(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[p
         conn.close()
 
 
-
 # --- Reconciliation -------------------------------------------------------------------------
 
 DailyCounts = dict[str, tuple[int, int, int]]  # ISO day -> (promoters, passives, detractors)
@@ -251,7 +255,9 @@ DailyCounts = dict[str, tuple[int, int, int]]  # ISO day -> (promoters, passives
 
 def daily_counts(spec: SourceSpec, first: Window, last: Window) -> DailyCounts:
     """Current valid, not-deleted responses per UTC day of ``created_at``, straight from the source."""
-    deleted = f"coalesce({{q}}{spec.deleted_column}{{q}}, 0) = 0" if spec.deleted_column else "1 = 1"
+    deleted = (
+        f"coalesce({{q}}{spec.deleted_column}{{q}}, 0) = 0" if spec.deleted_column else "1 = 1"
+    )
 
     def sql(q: str, day_expr: str, placeholder: str) -> str:
         return (
@@ -291,7 +297,9 @@ def daily_counts(spec: SourceSpec, first: Window, last: Window) -> DailyCounts:
                 cur.execute(sql("`", "date(created_at)", "%s"), (start, end))
                 rows = list(cur.fetchall())
         except pymysql.MySQLError as exc:
-            raise SourceError(f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}") from None
+            raise SourceError(
+                f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}"
+            ) from None
         finally:
             conn.close()
     return {str(d)[:10]: (int(p), int(pa_), int(de)) for d, p, pa_, de in rows}

@@ -11,7 +11,11 @@ from loader.source import daily_counts
 
 def verify_days(settings: Settings, first: dt.date, last: dt.date) -> list[str]:
     """One line per day whose counts differ between the source and the mart; empty when all match."""
-    source = daily_counts(settings.require_source(), Window.for_day(first, dt.timedelta()), Window.for_day(last, dt.timedelta()))
+    source = daily_counts(
+        settings.require_source(),
+        Window.for_day(first, dt.timedelta()),
+        Window.for_day(last, dt.timedelta()),
+    )
     target = settings.warehouse_target()
     warehouse = settings.warehouse()
     try:

@@ -72,7 +72,9 @@ class Stack:
             lookback=lookback,
         )
 
-    def run_day(self, source_url: str, day: dt.date, lookback: dt.timedelta = dt.timedelta(hours=1)) -> Any:
+    def run_day(
+        self, source_url: str, day: dt.date, lookback: dt.timedelta = dt.timedelta(hours=1)
+    ) -> Any:
         """``nps-loader run --date day`` in-process (the profile sees this stack's environment)."""
         from loader import pipeline
 
@@ -82,11 +84,16 @@ class Stack:
     def dbt_args(self, *args: str) -> list[str]:
         return [
             *args,
-            "--project-dir", str(ROOT),
-            "--profiles-dir", str(self.profiles_dir),
-            "--target", self.target,
-            "--target-path", str(self.workdir / "dbt-target"),
-            "--log-path", str(self.workdir / "dbt-logs"),
+            "--project-dir",
+            str(ROOT),
+            "--profiles-dir",
+            str(self.profiles_dir),
+            "--target",
+            self.target,
+            "--target-path",
+            str(self.workdir / "dbt-target"),
+            "--log-path",
+            str(self.workdir / "dbt-logs"),
         ]
 
     def dbt(self, *args: str, expect_success: bool = True) -> Any:
@@ -96,7 +103,11 @@ class Stack:
         with environ(self.full_env):
             result = dbtRunner().invoke([*self.dbt_args(*args), "--quiet"])
         if expect_success and not result.success:
-            messages = [r.message for r in getattr(result.result, "results", []) if r.status in ("error", "fail")]
+            messages = [
+                r.message
+                for r in getattr(result.result, "results", [])
+                if r.status in ("error", "fail")
+            ]
             raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or messages}")
         return result
 
@@ -147,8 +158,12 @@ class Stack:
         )
         ids = [r[0] for r in fct]
         assert len(ids) == len(set(ids)), "fct_nps_responses has a duplicate id"
-        daily = self.query(f"select response_date, responses, promoters, passives, detractors, nps from {s}.nps_summary_daily")
-        monthly = self.query(f"select response_month, responses, promoters, passives, detractors, nps from {s}.nps_summary_monthly")
+        daily = self.query(
+            f"select response_date, responses, promoters, passives, detractors, nps from {s}.nps_summary_daily"
+        )
+        monthly = self.query(
+            f"select response_month, responses, promoters, passives, detractors, nps from {s}.nps_summary_monthly"
+        )
         rejected = self.query(f"select id, reject_reason from {s}.nps_rejected_responses")
         return Marts(
             responses={int(r[0]): (r[1], r[2], int(r[3]), r[4], r[5], r[6]) for r in fct},
@@ -158,7 +173,9 @@ class Stack:
         )
 
 
-def source_rows(sqlite_file: Path) -> list[tuple[int, dt.datetime | None, dt.datetime, bool, int | None]]:
+def source_rows(
+    sqlite_file: Path,
+) -> list[tuple[int, dt.datetime | None, dt.datetime, bool, int | None]]:
     """The source table's final state, read straight from the SQLite file."""
     import sqlite3
 

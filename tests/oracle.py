@@ -17,7 +17,9 @@ Counts = tuple[int, int, int, int, Decimal]  # responses, promoters, passives, d
 
 @dataclass(frozen=True)
 class Marts:
-    responses: dict[int, tuple[Any, ...]]  # id -> (created_at, modified, score, category, date, month)
+    responses: dict[
+        int, tuple[Any, ...]
+    ]  # id -> (created_at, modified, score, category, date, month)
     daily: dict[dt.date, Counts]
     monthly: dict[dt.date, Counts]
     rejected: dict[int, str]  # id -> reject_reason
@@ -35,7 +37,9 @@ def _counts(scores: list[int]) -> Counts:
     return (len(scores), promoters, passives, detractors, nps(promoters, detractors, len(scores)))
 
 
-def expected_marts(rows: list[tuple[int, dt.datetime | None, dt.datetime, bool, int | None]]) -> Marts:
+def expected_marts(
+    rows: list[tuple[int, dt.datetime | None, dt.datetime, bool, int | None]],
+) -> Marts:
     """``rows`` = the source table: (id, created_at, modified, deleted, score)."""
     responses: dict[int, tuple[Any, ...]] = {}
     rejected: dict[int, str] = {}

@@ -31,20 +31,44 @@ def cli(stack: Stack, *args: str, check: bool = True) -> subprocess.CompletedPro
 def dbt_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **stack.full_env}
     dbt = str(Path(sys.executable).with_name("dbt"))
-    result = subprocess.run([dbt, *stack.dbt_args(*args)], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [dbt, *stack.dbt_args(*args)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-3000:]}")
     return result
 
 
 @pytest.mark.slow
-def test_demo_source_through_cli_and_dbt_build_equals_oracle(duckdb_stack: Stack, tmp_path: Path) -> None:
+def test_demo_source_through_cli_and_dbt_build_equals_oracle(
+    duckdb_stack: Stack, tmp_path: Path
+) -> None:
     source = tmp_path / "source.db"
     days = 40
     last = START + dt.timedelta(days=days - 1)
-    cli(duckdb_stack, "demo-source", "--path", str(source), "--days", str(days), "--per-day", "80", "--seed", "7")
+    cli(
+        duckdb_stack,
+        "demo-source",
+        "--path",
+        str(source),
+        "--days",
+        str(days),
+        "--per-day",
+        "80",
+        "--seed",
+        "7",
+    )
     url = f"sqlite:///{source}"
-    out = cli(duckdb_stack, "backfill", "--source", url, "--start", str(START), "--end", str(last - dt.timedelta(days=1)))
+    out = cli(
+        duckdb_stack,
+        "backfill",
+        "--source",
+        url,
+        "--start",
+        str(START),
+        "--end",
+        str(last - dt.timedelta(days=1)),
+    )
     assert f"backfilled {days - 1} days" in out.stdout
     dbt_cli(duckdb_stack, "build")
     cli(duckdb_stack, "run", "--source", url, "--date", str(last))
@@ -56,15 +80,21 @@ def test_demo_source_through_cli_and_dbt_build_equals_oracle(duckdb_stack: Stack
     assert actual.monthly == expected.monthly
     assert actual.rejected == expected.rejected
     assert actual.responses == expected.responses
-    assert len(expected.rejected) > 0 and any(r[3] for r in source_rows(source)), "demo lacks invalid or deleted rows"
+    assert len(expected.rejected) > 0 and any(r[3] for r in source_rows(source)), (
+        "demo lacks invalid or deleted rows"
+    )
 
-    verified = cli(duckdb_stack, "verify", "--source", url, "--start", str(START), "--end", str(last))
+    verified = cli(
+        duckdb_stack, "verify", "--source", url, "--start", str(START), "--end", str(last)
+    )
     assert "match the source" in verified.stdout
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lookback", ["1h", "0"])
-def test_daily_runs_as_production_sees_them(duckdb_stack: Stack, tmp_path: Path, lookback: str) -> None:
+def test_daily_runs_as_production_sees_them(
+    duckdb_stack: Stack, tmp_path: Path, lookback: str
+) -> None:
     """Each day is run at 00:30 the next morning, while late transactions are still committing.
 
     With the default 1h lookback a row stamped 23:50 that commits at 00:40 is picked up by the
@@ -74,7 +104,11 @@ def test_daily_runs_as_production_sees_them(duckdb_stack: Stack, tmp_path: Path,
     url = f"sqlite:///{source}"
     days = 12
     events = generate_events(11, START, days, 120)
-    late = [e for e in events if e.committed_at.date() > e.modified.date() and e.committed_at.time() > dt.time(0, 30)]
+    late = [
+        e
+        for e in events
+        if e.committed_at.date() > e.modified.date() and e.committed_at.time() > dt.time(0, 30)
+    ]
     assert late, "the generator should produce rows that commit after the 00:30 extract"
     for offset in range(days):
         day = START + dt.timedelta(days=offset)

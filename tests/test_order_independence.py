@@ -46,7 +46,9 @@ def build_events(changes: list[tuple[Any, ...]]) -> list[Event]:
         deleted = False
         previous: dt.datetime | None = None
         for n, (_, day, minute, kind, score, late) in enumerate(items):
-            stamp = dt.datetime.combine(DAY0 + dt.timedelta(days=day), dt.time()) + dt.timedelta(minutes=minute)
+            stamp = dt.datetime.combine(DAY0 + dt.timedelta(days=day), dt.time()) + dt.timedelta(
+                minutes=minute
+            )
             if previous is not None and stamp <= previous:
                 stamp = previous + dt.timedelta(microseconds=1)
             if n == 0:
@@ -55,7 +57,9 @@ def build_events(changes: list[tuple[Any, ...]]) -> list[Event]:
                 deleted = True
             elif kind == "undelete":
                 deleted = False
-            elif kind == "move":  # created_at corrected to another day: the old day must be restated
+            elif (
+                kind == "move"
+            ):  # created_at corrected to another day: the old day must be restated
                 created = stamp - dt.timedelta(days=1)
             lag = dt.timedelta(minutes=45) if late else dt.timedelta(0)
             events.append(Event(row_id, created, stamp, deleted, score, stamp + lag))
@@ -82,8 +86,12 @@ def dbt_vars(mode: str, day: dt.date) -> list[str]:
 
 
 def check_order_independence(
-    make_stack: Callable[[], Stack], workdir: Path, changes: list[tuple[Any, ...]],
-    schedule: list[tuple[int, int, str]], final_order: list[int], final_modes: DbtModes,
+    make_stack: Callable[[], Stack],
+    workdir: Path,
+    changes: list[tuple[Any, ...]],
+    schedule: list[tuple[int, int, str]],
+    final_order: list[int],
+    final_modes: DbtModes,
 ) -> None:
     stack = make_stack()
     events = build_events(changes)
@@ -96,7 +104,9 @@ def check_order_independence(
     def dbt_run(*args: str) -> None:
         stack.dbt("run", *args)
         # Never, at any point, may an older version replace a newer one.
-        for row_id, modified in stack.query(f"select id, modified from {stack.schema}.int_nps_responses_current"):
+        for row_id, modified in stack.query(
+            f"select id, modified from {stack.schema}.int_nps_responses_current"
+        ):
             assert modified >= newest_seen.get(row_id, modified), f"id {row_id} went back in time"
             newest_seen[row_id] = modified
 
@@ -130,16 +140,37 @@ def check_order_independence(
 def property_test(make_stack: Callable[[Path], Stack], tmp_path: Path, examples: int) -> None:
     counter = iter(range(10**6))
 
-    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+    )
     @given(
         changes=st.lists(change, min_size=1, max_size=14),
         schedule=st.lists(step, max_size=6),
         final_order=st.permutations(range(N_DAYS)),
-        final_modes=st.lists(st.sampled_from(["run_date", "range", "since_last_run"]), min_size=N_DAYS, max_size=N_DAYS),
+        final_modes=st.lists(
+            st.sampled_from(["run_date", "range", "since_last_run"]),
+            min_size=N_DAYS,
+            max_size=N_DAYS,
+        ),
     )
-    def run(changes: list[tuple[Any, ...]], schedule: list[tuple[int, int, str]], final_order: list[int], final_modes: DbtModes) -> None:
+    def run(
+        changes: list[tuple[Any, ...]],
+        schedule: list[tuple[int, int, str]],
+        final_order: list[int],
+        final_modes: DbtModes,
+    ) -> None:
         n = next(counter)
-        check_order_independence(lambda: make_stack(tmp_path / f"ex{n}"), tmp_path, changes, schedule, final_order, final_modes)
+        check_order_independence(
+            lambda: make_stack(tmp_path / f"ex{n}"),
+            tmp_path,
+            changes,
+            schedule,
+            final_order,
+            final_modes,
+        )
 
     run()
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -81,7 +81,9 @@ def raw_ddl(raw_schema: str, table_suffix: str = "") -> list[str]:
     ]
 
 
-def loads_insert_params(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> tuple[object, ...]:
+def loads_insert_params(
+    manifest: Manifest, replaced: int, loaded_at: dt.datetime
+) -> tuple[object, ...]:
     return (
         manifest.run_date,
         manifest.extract_id,
@@ -114,4 +116,6 @@ def open_warehouse(target: Target, raw_schema: str) -> Warehouse:
         from loader.warehouse.redshift import RedshiftWarehouse
 
         return RedshiftWarehouse(target, raw_schema)
-    raise ConfigError(f"dbt target {target.name!r} has type {target.type!r}; use duckdb, postgres or redshift")
+    raise ConfigError(
+        f"dbt target {target.name!r} has type {target.type!r}; use duckdb, postgres or redshift"
+    )

@@ -42,7 +42,9 @@ class DuckDBWarehouse:
         con = self.con
         con.begin()
         try:
-            replaced = _count(con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date)
+            replaced = _count(
+                con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date
+            )
             con.execute(f"delete from {raw}.nps where _run_date = ?", [manifest.run_date])
             con.register("nps_extract", data)
             con.execute(
@@ -55,7 +57,9 @@ class DuckDBWarehouse:
                 f"insert into {raw}.nps_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 list(loads_insert_params(manifest, replaced, loaded_at)),
             )
-            loaded = _count(con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date)
+            loaded = _count(
+                con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date
+            )
             if loaded != manifest.rows:
                 raise WarehouseError(
                     f"loaded {loaded} rows for {manifest.run_date} but the manifest has {manifest.rows}"
@@ -70,7 +74,9 @@ class DuckDBWarehouse:
         try:
             rows = self.con.execute(daily_summary_sql(schema, "?"), [first, last]).fetchall()
         except duckdb.CatalogException:
-            raise WarehouseError(f"{schema}.nps_summary_daily does not exist: run dbt first") from None
+            raise WarehouseError(
+                f"{schema}.nps_summary_daily does not exist: run dbt first"
+            ) from None
         return to_daily_counts(rows)
 
     def close(self) -> None:

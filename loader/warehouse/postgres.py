@@ -64,7 +64,9 @@ def fetch_daily_summary(conn: Any, schema: str, first: dt.date, last: dt.date) -
             return to_daily_counts(cur.fetchall())
     except psycopg2.Error as exc:
         message = (exc.pgerror or str(exc)).strip().splitlines()[0]
-        raise WarehouseError(f"reading {schema}.nps_summary_daily failed: {message} (run dbt first?)") from None
+        raise WarehouseError(
+            f"reading {schema}.nps_summary_daily failed: {message} (run dbt first?)"
+        ) from None
 
 
 class PostgresWarehouse:
@@ -73,8 +75,12 @@ class PostgresWarehouse:
         self.conn = connect(target)
         ensure_raw(self.conn, raw_ddl(raw_schema))
         with self.conn, self.conn.cursor() as cur:
-            cur.execute(f"create index if not exists nps_run_date_idx on {raw_schema}.nps (_run_date)")
-            cur.execute(f"create index if not exists nps_loaded_at_idx on {raw_schema}.nps (_loaded_at)")
+            cur.execute(
+                f"create index if not exists nps_run_date_idx on {raw_schema}.nps (_run_date)"
+            )
+            cur.execute(
+                f"create index if not exists nps_loaded_at_idx on {raw_schema}.nps (_loaded_at)"
+            )
 
     def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
         import psycopg2
@@ -82,8 +88,12 @@ class PostgresWarehouse:
         raw = self.raw_schema
         loaded_at = utc_now()
         table = (
-            data.append_column("_run_date", pa.array([manifest.run_date] * data.num_rows, pa.date32()))
-            .append_column("_extract_id", pa.array([manifest.extract_id] * data.num_rows, pa.string()))
+            data.append_column(
+                "_run_date", pa.array([manifest.run_date] * data.num_rows, pa.date32())
+            )
+            .append_column(
+                "_extract_id", pa.array([manifest.extract_id] * data.num_rows, pa.string())
+            )
             .append_column("_loaded_at", pa.array([loaded_at] * data.num_rows, pa.timestamp("us")))
         )
         buffer = io.BytesIO()
@@ -110,7 +120,9 @@ class PostgresWarehouse:
                     )
         except psycopg2.Error as exc:
             message = (exc.pgerror or str(exc)).strip().splitlines()[0]
-            raise WarehouseError(f"loading {manifest.run_date} into PostgreSQL failed: {message}") from None
+            raise WarehouseError(
+                f"loading {manifest.run_date} into PostgreSQL failed: {message}"
+            ) from None
         return LoadResult(manifest.run_date, manifest.extract_id, copied, replaced, loaded_at)
 
     def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:

@@ -20,9 +20,9 @@ from loader.errors import ConfigError, WarehouseError
 from loader.extract import Manifest
 from loader.lake import Lake
 from loader.profile import Target
-from loader.warehouse.postgres import connect, fetch_daily_summary
 from loader.source import DailyCounts
 from loader.warehouse import LoadResult, loads_insert_params, raw_ddl, utc_now
+from loader.warehouse.postgres import connect, fetch_daily_summary
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -67,14 +67,18 @@ def load_statements(
     """
     raw = raw_schema
     return [
-        Statement(f"lock table {raw}.nps"),  # concurrent loaders queue here; Redshift has no advisory locks
+        Statement(
+            f"lock table {raw}.nps"
+        ),  # concurrent loaders queue here; Redshift has no advisory locks
         Statement(
             f"create temp table {STAGE_TABLE} (id bigint, created_at timestamp, "
             "modified timestamp, deleted boolean, score smallint)"
         ),
         copy_statement(copy_manifest_uri, iam_role),
         Statement("select pg_last_copy_count()", kind="count"),
-        Statement(f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,), kind="delete"),
+        Statement(
+            f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,), kind="delete"
+        ),
         Statement(
             f"insert into {raw}.nps (id, created_at, modified, deleted, score, _run_date, "
             "_extract_id, _loaded_at) select id, created_at, modified, deleted, score, "
@@ -95,9 +99,13 @@ class RedshiftWarehouse:
     def __init__(self, target: Target, raw_schema: str) -> None:
 
         self.raw_schema = raw_schema
-        self.iam_role = os.environ.get("NPS_REDSHIFT_IAM_ROLE") or str(target.settings.get("iam_role", ""))
+        self.iam_role = os.environ.get("NPS_REDSHIFT_IAM_ROLE") or str(
+            target.settings.get("iam_role", "")
+        )
         if not self.iam_role:
-            raise ConfigError("loading into Redshift needs NPS_REDSHIFT_IAM_ROLE (a role Redshift can assume to read the lake)")
+            raise ConfigError(
+                "loading into Redshift needs NPS_REDSHIFT_IAM_ROLE (a role Redshift can assume to read the lake)"
+            )
         self.conn: Any = connect(target)
         ddl = raw_ddl(raw_schema, RAW_TABLE_SUFFIX)
         with self.conn, self.conn.cursor() as cur:
@@ -109,7 +117,9 @@ class RedshiftWarehouse:
 
         uri = lake.uri(manifest.copy_manifest_key)
         if not uri.startswith("s3://"):
-            raise ConfigError("Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix")
+            raise ConfigError(
+                "Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix"
+            )
         loaded_at = utc_now()
         statements = load_statements(self.raw_schema, manifest, uri, self.iam_role, loaded_at)
         replaced = 0
@@ -130,8 +140,12 @@ class RedshiftWarehouse:
                         replaced = cur.rowcount
         except psycopg2.Error as exc:
             message = (exc.pgerror or str(exc)).strip().splitlines()[0]
-            raise WarehouseError(f"loading {manifest.run_date} into Redshift failed: {message}") from None
-        return LoadResult(manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at)
+            raise WarehouseError(
+                f"loading {manifest.run_date} into Redshift failed: {message}"
+            ) from None
+        return LoadResult(
+            manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at
+        )
 
     def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
         return fetch_daily_summary(self.conn, schema, first, last)

@@ -1,0 +1,60 @@
+# nps-warehouse: `make demo` and `make test` work from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_START := 2021-06-01
+DEMO_LAST := 2021-09-30
+DEMO_ENV := NPS_DUCKDB_PATH=demo/warehouse.duckdb NPS_LAKE_URL=demo/lake DBT_TARGET=dev
+
+.PHONY: install demo test lint system-deps docs bench redshift-smoke clean
+
+install: $(VENV)/.installed profiles.yml
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+profiles.yml:
+	cp profiles.yml.example profiles.yml
+
+# Test servers: MariaDB (the MySQL source) and PostgreSQL 15 from Debian's packages, when root.
+system-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=""; \
+	  command -v mariadbd >/dev/null || missing="$$missing mariadb-server mariadb-client"; \
+	  [ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql-15"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	else \
+	  command -v mariadbd >/dev/null || echo "note: mariadb-server is not installed (sudo apt-get install mariadb-server)"; \
+	  [ -x /usr/lib/postgresql/15/bin/initdb ] || echo "note: postgresql-15 is not installed"; \
+	fi
+
+demo: install
+	rm -rf demo
+	$(BIN)/nps-loader demo-source --path demo/source.db --seed 42 --start $(DEMO_START) --days 122
+	$(DEMO_ENV) $(BIN)/nps-loader backfill --source sqlite:///demo/source.db --start $(DEMO_START) --end 2021-09-29
+	$(DEMO_ENV) $(BIN)/dbt build
+	$(DEMO_ENV) $(BIN)/nps-loader run --source sqlite:///demo/source.db --date $(DEMO_LAST)
+	$(DEMO_ENV) $(BIN)/dbt run --vars '{run_date: $(DEMO_LAST)}'
+	$(DEMO_ENV) $(BIN)/nps-loader verify --source sqlite:///demo/source.db --start $(DEMO_START) --end $(DEMO_LAST)
+	$(DEMO_ENV) $(BIN)/python scripts/demo_report.py 7
+
+lint: install
+	$(BIN)/ruff check loader tests scripts
+	$(BIN)/mypy
+
+test: install system-deps lint
+	$(BIN)/pytest
+
+docs: install
+	$(BIN)/dbt docs generate
+	@echo "serve with: $(BIN)/dbt docs serve --port 8080"
+
+clean:
+	rm -rf demo lake warehouse.duckdb target logs .pytest_cache .hypothesis
