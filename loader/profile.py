@@ -70,6 +70,9 @@ def load_target(profiles_dir: str | None = None, target: str | None = None) -> T
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.globals["env_var"] = _env_var
+    # dbt's native-type filters; the values are converted where they are used
+    for name in ("as_number", "as_bool", "as_text", "as_native"):
+        env.filters[name] = lambda value: value
     profile = profiles.get(PROFILE_NAME)
     if not isinstance(profile, dict) or "outputs" not in profile:
         raise ConfigError(f"{path} has no profile {PROFILE_NAME!r} with outputs")

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import Stack
+from tests.harness import MySQLSource, SqliteSource, Stack, TestSource, environ
+from tests.servers import MariaDB, Postgres, S3Server, mariadb_server, postgres_server, s3_server
 
-_counter = itertools.count()
+_ids = itertools.count()
+
+#: The combinations the end-to-end and property tests run on.
+COMBOS = ["duckdb-sqlite-local", "duckdb-mysql-s3", "postgres-mysql-s3"]
+
+StackFactory = Callable[[Path], tuple[Stack, TestSource]]
 
 
 def new_duckdb_stack(workdir: Path) -> Stack:
@@ -23,3 +30,70 @@ def new_duckdb_stack(workdir: Path) -> Stack:
 @pytest.fixture
 def duckdb_stack(tmp_path: Path) -> Stack:
     return new_duckdb_stack(tmp_path / "duckdb")
+
+
+# --- real servers (session-wide) -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDB]:
+    with mariadb_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    with s3_server() as server:
+        yield server
+
+
+def _new_bucket(s3: S3Server, name: str) -> str:
+    import boto3
+
+    with environ(s3.env()):
+        boto3.client("s3").create_bucket(Bucket=name)
+    return f"s3://{name}/lake"
+
+
+def make_factory(combo: str, request: pytest.FixtureRequest) -> StackFactory:
+    """Build isolated (stack, source) pairs for one combination of warehouse, source and lake."""
+    warehouse, source_kind, lake_kind = combo.split("-")
+
+    def make(workdir: Path) -> tuple[Stack, TestSource]:
+        n = next(_ids)
+        workdir.mkdir(parents=True, exist_ok=True)
+        stack = new_duckdb_stack(workdir)
+        if warehouse == "postgres":
+            pg: Postgres = request.getfixturevalue("postgres")
+            stack = Stack(
+                target="postgres",
+                workdir=workdir,
+                env=pg.env(f"analytics_{n}"),
+                raw_schema=f"raw_{n}",
+                schema=f"analytics_{n}",
+            )
+        if lake_kind == "s3":
+            s3: S3Server = request.getfixturevalue("s3")
+            stack.env.update(s3.env())
+            stack.lake = _new_bucket(s3, f"lake-{n}")
+        else:
+            stack.lake = str(workdir / "lake")
+        source: TestSource
+        if source_kind == "mysql":
+            source = MySQLSource(request.getfixturevalue("mariadb"), f"nps_{n}")
+        else:
+            source = SqliteSource(workdir / "source.db")
+        return stack, source
+
+    return make
+
+
+@pytest.fixture(params=COMBOS)
+def stack_factory(request: pytest.FixtureRequest) -> StackFactory:
+    return make_factory(request.param, request)

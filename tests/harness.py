@@ -6,15 +6,17 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from loader.demo import Event, write_sqlite
 from loader.pipeline import Settings
 from loader.source import SourceSpec
 from tests.oracle import Marts
+from tests.servers import MariaDB
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +45,7 @@ class Stack:
     lake: str = ""
     raw_schema: str = "raw"
     schema: str = "analytics"
+    source_password: str | None = None
 
     @property
     def profiles_dir(self) -> Path:
@@ -62,9 +65,11 @@ class Stack:
             "NPS_LAKE_URL": self.lake,
         }
 
-    def settings(self, source_url: str, lookback: dt.timedelta = dt.timedelta(hours=1)) -> Settings:
+    def settings(
+        self, source: TestSource, lookback: dt.timedelta = dt.timedelta(hours=1)
+    ) -> Settings:
         return Settings(
-            source=SourceSpec(source_url),
+            source=SourceSpec(source.url, table=source.table, password=source.password),
             lake_url=self.lake,
             profiles_dir=str(self.profiles_dir),
             target=self.target,
@@ -73,13 +78,13 @@ class Stack:
         )
 
     def run_day(
-        self, source_url: str, day: dt.date, lookback: dt.timedelta = dt.timedelta(hours=1)
+        self, source: TestSource, day: dt.date, lookback: dt.timedelta = dt.timedelta(hours=1)
     ) -> Any:
         """``nps-loader run --date day`` in-process (the profile sees this stack's environment)."""
         from loader import pipeline
 
         with environ(self.full_env):
-            return pipeline.run(self.settings(source_url, lookback), day)
+            return pipeline.run(self.settings(source, lookback), day)
 
     def dbt_args(self, *args: str) -> list[str]:
         return [
@@ -173,18 +178,82 @@ class Stack:
         )
 
 
-def source_rows(
-    sqlite_file: Path,
-) -> list[tuple[int, dt.datetime | None, dt.datetime, bool, int | None]]:
-    """The source table's final state, read straight from the SQLite file."""
-    import sqlite3
+SourceRow = tuple[int, dt.datetime | None, dt.datetime, bool, int | None]
 
-    def ts(value: str | None) -> dt.datetime | None:
-        return dt.datetime.fromisoformat(value) if value else None
 
-    conn = sqlite3.connect(sqlite_file)
-    try:
-        rows = conn.execute("select id, created_at, modified, deleted, score from nps").fetchall()
-    finally:
-        conn.close()
-    return [(r[0], ts(r[1]), ts(r[2]) or dt.datetime.min, bool(r[3]), r[4]) for r in rows]
+class TestSource:
+    """A production table the tests can rewrite to any moment of an event history."""
+
+    __test__ = False  # not a pytest test class
+    url: str
+    table: str = "nps"
+    password: str | None = None
+
+    def write(self, rows: Iterable[Event]) -> None:
+        raise NotImplementedError
+
+    def rows(self) -> list[SourceRow]:
+        """The table as it is now, read straight from the source (for the oracle)."""
+        raise NotImplementedError
+
+
+class SqliteSource(TestSource):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def write(self, rows: Iterable[Event]) -> None:
+        write_sqlite(self.path, rows)
+
+    def rows(self) -> list[SourceRow]:
+        import sqlite3
+
+        def ts(value: str | None) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(value) if value else None
+
+        conn = sqlite3.connect(self.path)
+        try:
+            rows = conn.execute(
+                "select id, created_at, modified, deleted, score from nps"
+            ).fetchall()
+        finally:
+            conn.close()
+        return [(r[0], ts(r[1]), ts(r[2]) or dt.datetime.min, bool(r[3]), r[4]) for r in rows]
+
+
+class MySQLSource(TestSource):
+    """A table in the MariaDB test server, read by the loader as the read-only user."""
+
+    def __init__(self, server: MariaDB, table: str) -> None:
+        self.server = server
+        self.table = table
+        self.url = server.url()
+        self.password = server.password
+
+    def write(self, rows: Iterable[Event]) -> None:
+        conn = self.server.admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    f"create table if not exists `{self.table}` (id bigint primary key, "
+                    "created_at datetime(6) null, modified datetime(6) not null, "
+                    "deleted boolean not null default 0, score smallint null, key (modified))"
+                )
+                cur.execute(f"delete from `{self.table}`")
+                data = [(r.id, r.created_at, r.modified, r.deleted, r.score) for r in rows]
+                for start in range(0, len(data), 5000):
+                    cur.executemany(
+                        f"insert into `{self.table}` values (%s, %s, %s, %s, %s)",
+                        data[start : start + 5000],
+                    )
+        finally:
+            conn.close()
+
+    def rows(self) -> list[SourceRow]:
+        conn = self.server.admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"select id, created_at, modified, deleted, score from `{self.table}`")
+                return [(r[0], r[1], r[2], bool(r[3]), r[4]) for r in cur.fetchall()]
+        finally:
+            conn.close()

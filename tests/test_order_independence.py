@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loader.demo import Event, state_as_of, write_sqlite
-from tests.harness import Stack, source_rows
+from loader.demo import Event, state_as_of
+from tests.conftest import StackFactory
+from tests.harness import Stack, TestSource
 from tests.oracle import expected_marts
 
 DAY0 = dt.date(2021, 9, 14)
@@ -86,17 +86,14 @@ def dbt_vars(mode: str, day: dt.date) -> list[str]:
 
 
 def check_order_independence(
-    make_stack: Callable[[], Stack],
-    workdir: Path,
+    stack: Stack,
+    source: TestSource,
     changes: list[tuple[Any, ...]],
     schedule: list[tuple[int, int, str]],
     final_order: list[int],
     final_modes: DbtModes,
 ) -> None:
-    stack = make_stack()
     events = build_events(changes)
-    source = workdir / f"source-{stack.raw_schema}.db"
-    url = f"sqlite:///{source}"
     clock = dt.datetime.combine(DAY0, dt.time())
     newest_seen: dict[int, dt.datetime] = {}
     loaded_any = False
@@ -112,39 +109,49 @@ def check_order_independence(
 
     for hours, day_index, mode in schedule:
         clock += dt.timedelta(hours=hours)
-        write_sqlite(source, state_as_of(events, clock).values())
+        source.write(state_as_of(events, clock).values())
         day = DAY0 + dt.timedelta(days=day_index)
         if mode == "dbt_only":
             if loaded_any:
                 dbt_run(*dbt_vars("run_date", day))
             continue
-        stack.run_day(url, day)
+        stack.run_day(source, day)
         loaded_any = True
         if mode != "no_dbt":
             dbt_run(*dbt_vars(mode, day))
 
     # Every day is now run once more after it ended (and after every late commit), in any order.
-    write_sqlite(source, state_as_of(events, None).values())
+    source.write(state_as_of(events, None).values())
     for day_index, mode in zip(final_order, final_modes, strict=True):
         day = DAY0 + dt.timedelta(days=day_index)
-        stack.run_day(url, day)
+        stack.run_day(source, day)
         dbt_run(*dbt_vars(mode, day))
 
-    expected = expected_marts(source_rows(source))
+    expected = expected_marts(source.rows())
     incremental = stack.read_marts()
     assert incremental == expected
     stack.dbt("run", "--full-refresh")
     assert stack.read_marts() == incremental
 
 
-def property_test(make_stack: Callable[[Path], Stack], tmp_path: Path, examples: int) -> None:
+EXAMPLES_PER_COMBO = {
+    "duckdb-sqlite-local": EXAMPLES,
+    "duckdb-mysql-s3": max(2, EXAMPLES // 2),
+    "postgres-mysql-s3": max(2, EXAMPLES * 2 // 3),
+}
+
+
+@pytest.mark.slow
+def test_any_order_of_runs_equals_oracle_and_full_refresh(
+    stack_factory: StackFactory, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     counter = iter(range(10**6))
+    combo = request.node.callspec.params["stack_factory"]
 
     @settings(
-        max_examples=examples,
+        max_examples=EXAMPLES_PER_COMBO[combo],
         deadline=None,
         suppress_health_check=list(HealthCheck),
-        derandomize=False,
     )
     @given(
         changes=st.lists(change, min_size=1, max_size=14),
@@ -162,21 +169,7 @@ def property_test(make_stack: Callable[[Path], Stack], tmp_path: Path, examples:
         final_order: list[int],
         final_modes: DbtModes,
     ) -> None:
-        n = next(counter)
-        check_order_independence(
-            lambda: make_stack(tmp_path / f"ex{n}"),
-            tmp_path,
-            changes,
-            schedule,
-            final_order,
-            final_modes,
-        )
+        stack, source = stack_factory(tmp_path / f"ex{next(counter)}")
+        check_order_independence(stack, source, changes, schedule, final_order, final_modes)
 
     run()
-
-
-@pytest.mark.slow
-def test_any_order_of_runs_equals_oracle_and_full_refresh_duckdb(tmp_path: Path) -> None:
-    from tests.conftest import new_duckdb_stack
-
-    property_test(new_duckdb_stack, tmp_path, EXAMPLES)
