@@ -1,0 +1,94 @@
+"""Redshift cannot be reached from here: test the SQL the loader would send, statement by statement.
+
+The same flow (stage, check the count, delete the day, insert, audit, commit) runs for real on
+PostgreSQL in the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from loader.errors import ConfigError
+from loader.extract import Manifest, PartFile
+from loader.source import EXTRACT_SCHEMA
+from loader.warehouse import raw_ddl
+from loader.warehouse.redshift import RAW_TABLE_SUFFIX, STAGE_TABLE, load_statements
+
+ROLE = "arn:aws:iam::123456789012:role/nps-redshift-copy"
+URI = "s3://nps-lake/prod/nps/run_date=2021-09-16/extract_id=20210917T003000000000Z-ab12cd34/copy.manifest"
+LOADED_AT = dt.datetime(2021, 9, 17, 0, 31)
+
+
+def manifest() -> Manifest:
+    return Manifest(
+        run_date=dt.date(2021, 9, 16),
+        extract_id="20210917T003000000000Z-ab12cd34",
+        window_start=dt.datetime(2021, 9, 15, 23),
+        window_end=dt.datetime(2021, 9, 17),
+        rows=5561,
+        bytes=123456,
+        files=(
+            PartFile(
+                "nps/run_date=2021-09-16/extract_id=x/part-00000.parquet", 5561, 123456, "0" * 64
+            ),
+        ),
+        source_table="nps",
+        cursor_column="modified",
+        extracted_at=dt.datetime(2021, 9, 17, 0, 30),
+        copy_manifest_key="nps/run_date=2021-09-16/extract_id=x/copy.manifest",
+    )
+
+
+def test_load_is_lock_stage_copy_count_delete_insert_audit_in_that_order() -> None:
+    statements = load_statements("raw", manifest(), URI, ROLE, LOADED_AT)
+    sql = [s.sql for s in statements]
+    assert sql[0] == "lock table raw.nps"
+    assert sql[1].startswith(
+        f"create temp table {STAGE_TABLE} (id bigint, created_at timestamp, modified timestamp, deleted boolean, score smallint)"
+    )
+    assert sql[2] == f"copy {STAGE_TABLE} from '{URI}' iam_role '{ROLE}' format as parquet manifest"
+    assert sql[3] == "select pg_last_copy_count()" and statements[3].kind == "count"
+    assert sql[4] == "delete from raw.nps where _run_date = %s"
+    assert statements[4].params == (dt.date(2021, 9, 16),)
+    assert sql[5].startswith(
+        "insert into raw.nps (id, created_at, modified, deleted, score, _run_date, _extract_id, _loaded_at) select"
+    )
+    assert statements[5].params == (
+        dt.date(2021, 9, 16),
+        "20210917T003000000000Z-ab12cd34",
+        LOADED_AT,
+    )
+    assert sql[6].startswith("insert into raw.nps_loads values") and statements[6].kind == "audit"
+    assert not any("truncate" in s.lower() or "commit" in s.lower() for s in sql), (
+        "truncate or commit would end the transaction early"
+    )
+
+
+def test_stage_columns_follow_the_parquet_column_order() -> None:
+    """COPY maps Parquet columns by position, so the stage table must list them in extract order."""
+    stage = load_statements("raw", manifest(), URI, ROLE, LOADED_AT)[1].sql
+    inner = stage[stage.index("(") + 1 : stage.rindex(")")]
+    assert [c.split()[0] for c in inner.split(",")] == EXTRACT_SCHEMA.names
+
+
+def test_raw_table_is_distributed_by_id_and_sorted_by_load_partition() -> None:
+    ddl = raw_ddl("raw", RAW_TABLE_SUFFIX)[1]
+    assert ddl.rstrip().endswith(
+        "diststyle key distkey (id) compound sortkey (_run_date, _loaded_at)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("uri", "role"),
+    [
+        ("s3://bucket/x' iam_role 'arn:aws:iam::1:role/evil", ROLE),
+        ("/local/folder/copy.manifest", ROLE),
+        (URI, "arn:aws:iam::123456789012:role/x'; drop table raw.nps; --"),
+        (URI, "not-an-arn"),
+    ],
+)
+def test_copy_literals_are_validated_not_trusted(uri: str, role: str) -> None:
+    with pytest.raises(ConfigError):
+        load_statements("raw", manifest(), uri, role, LOADED_AT)
