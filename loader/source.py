@@ -92,16 +92,36 @@ def read_window(
     )
 
 
-def _check_columns(spec: SourceSpec, present: Sequence[str]) -> None:
+#: The types each extract column accepts, by the source's own type names (lower case, no size).
+_ACCEPTED_TYPES = {
+    "id": {"bigint", "int", "integer", "mediumint", "smallint", "tinyint"},
+    "created_at": {"datetime", "timestamp", "text", "varchar"},
+    "modified": {"datetime", "timestamp", "text", "varchar"},
+    "deleted": {"tinyint", "boolean", "bool", "bit", "int", "integer", "smallint"},
+    "score": {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"},
+}
+
+
+def _check_columns(spec: SourceSpec, present: dict[str, str]) -> None:
+    """``present`` maps each source column (lower case) to its type name."""
     if not present:
         raise SourceError(f"source table {spec.table!r} does not exist (check --source-table)")
-    lowered = {name.lower() for name in present}
-    missing = [c for c, _ in spec.select_columns if c is not None and c.lower() not in lowered]
+    missing = [c for c, _ in spec.select_columns if c is not None and c.lower() not in present]
     if missing:
         raise SourceError(
             f"source table {spec.table!r} has no column {', '.join(missing)} "
             f"(it has {', '.join(sorted(present))}); set --cursor-column/--deleted-column"
         )
+    for column, role in spec.select_columns:
+        if column is None:
+            continue
+        found = re.split(r"[\s(]", present[column.lower()].strip().lower(), maxsplit=1)[0]
+        if found not in _ACCEPTED_TYPES[role]:
+            raise SourceError(
+                f"source column {spec.table}.{column} has type {found}, which cannot be read as "
+                f"{role} (expected one of {', '.join(sorted(_ACCEPTED_TYPES[role]))}); "
+                "has the production schema changed?"
+            )
 
 
 def _to_batch(rows: Sequence[tuple[Any, ...]], timestamps_as_text: bool) -> pa.RecordBatch:
@@ -149,7 +169,7 @@ def _read_sqlite(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[
         )
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     try:
-        present = [row[1] for row in conn.execute(f'pragma table_info("{spec.table}")')]
+        present = {row[1].lower(): row[2] for row in conn.execute(f'pragma table_info("{spec.table}")')}
         _check_columns(spec, present)
         conn.execute("begin")  # one read transaction: a consistent snapshot of the file
         cur = conn.execute(
@@ -231,11 +251,11 @@ def _read_mysql(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[p
             cur.execute("set session time_zone = '+00:00'")
             cur.execute("set session transaction isolation level repeatable read")
             cur.execute(
-                "select column_name from information_schema.columns "
+                "select column_name, data_type from information_schema.columns "
                 "where table_schema = database() and table_name = %s",
                 (spec.table,),
             )
-            _check_columns(spec, [row[0] for row in cur.fetchall()])
+            _check_columns(spec, {row[0].lower(): row[1] for row in cur.fetchall()})
             cur.execute("start transaction with consistent snapshot, read only")
         with conn.cursor(pymysql.cursors.SSCursor) as stream:
             stream.execute(_select_sql(spec, "`", "%s"), (window.start, window.end))

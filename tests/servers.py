@@ -239,15 +239,18 @@ class S3Server:
 
 
 @contextlib.contextmanager
-def s3_server() -> Iterator[S3Server]:
+def s3_server(enforce_auth: bool = False) -> Iterator[S3Server]:
+    """moto's S3 server; with ``enforce_auth`` it checks credentials like AWS (and refuses ours)."""
     moto = Path(sys.executable).with_name("moto_server")
     if not moto.exists():
         unavailable("moto_server is not installed (pip install 'moto[server]')")
     port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"} if enforce_auth else None
     proc = subprocess.Popen(
         [str(moto), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         wait_for_port(port, 30, "moto_server", proc)

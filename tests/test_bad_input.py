@@ -1,0 +1,251 @@
+"""Bad input: one clear line on stderr, a non-zero exit, and the warehouse exactly as it was."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loader.demo import generate_events, state_as_of
+from tests.conftest import make_factory
+from tests.harness import MySQLSource, Stack
+from tests.servers import MariaDB, free_port, s3_server
+from tests.test_end_to_end import cli
+
+DAY = dt.date(2021, 6, 2)
+SENTINEL = "Wrong-Sentinel-9313"
+
+
+def snapshot(stack: Stack) -> tuple[Any, ...]:
+    raw = stack.query(
+        f"select id, modified, score, deleted, _run_date, _extract_id from {stack.raw_schema}.nps order by id, _run_date"
+    )
+    loads = stack.query(f"select count(*) from {stack.raw_schema}.nps_loads")
+    marts = stack.read_marts()
+    return raw, loads, marts
+
+
+@pytest.fixture
+def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Stack, MySQLSource]:
+    stack, source = make_factory("postgres-mysql-s3", request)(tmp_path)
+    assert isinstance(source, MySQLSource)
+    source.write(state_as_of(generate_events(5, dt.date(2021, 6, 1), 3, 50), None).values())
+    for day in (dt.date(2021, 6, 1), DAY):
+        stack.run_day(source, day)
+    stack.dbt("build", "--exclude", "test_type:unit")
+    return stack, source
+
+
+def _mysql_table(mariadb: MariaDB, name: str, ddl: str, rows: list[tuple[Any, ...]]) -> None:
+    conn = mariadb.admin()
+    with conn.cursor() as cur:
+        cur.execute(f"drop table if exists {name}")
+        cur.execute(f"create table {name} ({ddl})")
+        for row in rows:
+            cur.execute(f"insert into {name} values ({', '.join(['%s'] * len(row))})", row)
+    conn.close()
+
+
+def _expect_refusal(
+    stack: Stack,
+    source: MySQLSource,
+    args: list[str],
+    code: int,
+    message: str,
+    env: dict[str, str] | None = None,
+) -> str:
+    before = snapshot(stack)
+    saved = dict(stack.env)
+    stack.env.update(env or {})
+    try:
+        result = cli(stack, source, *args, check=False)
+    finally:
+        stack.env.clear()
+        stack.env.update(saved)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, (args, result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    assert snapshot(stack) == before, f"{args} changed the warehouse"
+    return lines[0]
+
+
+def test_source_failures(loaded: tuple[Stack, MySQLSource], mariadb: MariaDB) -> None:
+    stack, source = loaded
+    run = ["run", "--date", str(DAY)]
+    # an unreachable MySQL
+    closed = f"mysql://nps_reader@127.0.0.1:{free_port()}/prod"
+    _expect_refusal(
+        stack,
+        source,
+        [*run, "--source", closed],
+        1,
+        "cannot connect to MySQL at nps_reader@127.0.0.1",
+    )
+    # a refusing one: wrong password, which must not be echoed, whether from the env or the URL
+    source.password, good = SENTINEL, source.password
+    try:
+        line = _expect_refusal(stack, source, run, 1, "MySQL refused the login")
+        assert SENTINEL not in line
+        url = f"mysql://nps_reader:{SENTINEL}@127.0.0.1:{mariadb.port}/prod"
+        source.password = None
+        line = _expect_refusal(stack, source, [*run, "--source", url], 1, "MySQL refused the login")
+        assert SENTINEL not in line
+    finally:
+        source.password = good
+    # an unknown database
+    _expect_refusal(
+        stack,
+        source,
+        [*run, "--source", f"mysql://nps_reader@127.0.0.1:{mariadb.port}/nope"],
+        1,
+        "nope",
+    )
+    # a missing table, a missing column, a null id, a changed column type
+    _expect_refusal(stack, source, [*run, "--source-table", "answers"], 1, "does not exist")
+    ts = dt.datetime(2021, 6, 2, 10)
+    _mysql_table(
+        mariadb,
+        "nps_nodel",
+        "id bigint, created_at datetime(6), modified datetime(6), score smallint",
+        [(1, ts, ts, 9)],
+    )
+    _expect_refusal(
+        stack, source, [*run, "--source-table", "nps_nodel"], 1, "has no column deleted"
+    )
+    _mysql_table(
+        mariadb,
+        "nps_nullid",
+        "id bigint null, created_at datetime(6), modified datetime(6), deleted boolean, score smallint",
+        [(1, ts, ts, 0, 9), (None, ts, ts, 0, 9)],
+    )
+    _expect_refusal(stack, source, [*run, "--source-table", "nps_nullid"], 1, "null id")
+    _mysql_table(
+        mariadb,
+        "nps_retyped",
+        "id bigint, created_at datetime(6), modified datetime(6), deleted boolean, score varchar(8)",
+        [(1, ts, ts, 0, "9")],
+    )
+    _expect_refusal(
+        stack, source, [*run, "--source-table", "nps_retyped"], 1, "score has type varchar"
+    )
+    # identifiers that try SQL injection
+    _expect_refusal(
+        stack,
+        source,
+        [*run, "--source-table", "nps`; drop table nps; --"],
+        2,
+        "not a plain identifier",
+    )
+    _expect_refusal(
+        stack, source, [*run, "--raw-schema", "raw; drop schema raw"], 2, "not a plain identifier"
+    )
+
+
+def test_lake_and_date_failures(loaded: tuple[Stack, MySQLSource]) -> None:
+    import boto3
+
+    from tests.harness import environ
+
+    stack, source = loaded
+    _expect_refusal(stack, source, ["run", "--date", "2021-06-31"], 2, "--date is not a real date")
+    _expect_refusal(stack, source, ["run", "--date", "06/02/2021"], 2, "--date must be a date")
+    _expect_refusal(
+        stack,
+        source,
+        ["backfill", "--start", "2021-06-03", "--end", "2021-06-01"],
+        2,
+        "--end 2021-06-01 is before --start",
+    )
+    _expect_refusal(stack, source, ["load", "--date", "2021-06-09"], 1, "no extract of 2021-06-09")
+
+    cli(stack, source, "extract", "--date", str(DAY))
+    bucket, prefix = stack.lake[5:].split("/", 1)
+    with environ(stack.full_env):
+        s3 = boto3.client("s3")
+        keys = [
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/nps/run_date={DAY}/")[
+                "Contents"
+            ]
+        ]
+        part = max(
+            (k for k in keys if k.endswith(".parquet")),
+            key=lambda k: s3.head_object(Bucket=bucket, Key=k)["LastModified"],
+        )
+        original = s3.get_object(Bucket=bucket, Key=part)["Body"].read()
+        tampered = bytearray(original)
+        tampered[len(tampered) // 3] ^= 0x01
+        s3.put_object(Bucket=bucket, Key=part, Body=bytes(tampered))
+    _expect_refusal(
+        stack, source, ["load", "--date", str(DAY)], 1, "does not match its manifest checksum"
+    )
+    with environ(stack.full_env):
+        s3.put_object(Bucket=bucket, Key=part, Body=original[: len(original) // 2])
+    _expect_refusal(
+        stack, source, ["load", "--date", str(DAY)], 1, "does not match its manifest checksum"
+    )
+    with environ(stack.full_env):
+        s3.delete_object(Bucket=bucket, Key=f"{prefix}/nps/run_date={DAY}/_manifest.json")
+    _expect_refusal(stack, source, ["load", "--date", str(DAY)], 1, f"no extract of {DAY}")
+
+
+def test_s3_permission_error(loaded: tuple[Stack, MySQLSource]) -> None:
+    stack, source = loaded
+    with s3_server(enforce_auth=True) as strict:
+        env = {**strict.env(), "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE"}
+        line = _expect_refusal(
+            stack, source, ["run", "--date", str(DAY)], 1, "S3 denied write of", env=env
+        )
+        assert "check the credentials" in line and strict.env()["AWS_SECRET_ACCESS_KEY"] not in line
+
+
+def test_unreachable_warehouse(loaded: tuple[Stack, MySQLSource]) -> None:
+    stack, source = loaded
+    before = snapshot(stack)
+    saved = stack.env["NPS_PG_PORT"]
+    stack.env["NPS_PG_PORT"] = str(free_port())
+    try:
+        result = cli(stack, source, "run", "--date", str(DAY), check=False)
+    finally:
+        stack.env["NPS_PG_PORT"] = saved
+    assert result.returncode == 1 and "cannot connect to the warehouse" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(stack) == before
+
+
+@pytest.mark.parametrize(
+    ("vars_", "message"),
+    [
+        ('{run_date: "2021-13-45"}', "var run_date is not a real date: '2021-13-45'"),
+        ("{run_date: 2021-9-1x}", "var run_date must be a date like 2021-09-16"),
+        (
+            "{start_date: 2021-06-05, end_date: 2021-06-01}",
+            "var end_date (2021-06-01) is before start_date (2021-06-05)",
+        ),
+        ("{start_date: 2021-06-05}", "vars start_date and end_date go together"),
+    ],
+)
+def test_malformed_dbt_vars_fail_at_once_naming_the_var(
+    loaded: tuple[Stack, MySQLSource], vars_: str, message: str
+) -> None:
+    stack, _ = loaded
+    before = snapshot(stack)
+    result = stack.dbt("run", "--vars", vars_, expect_success=False)
+    assert not result.success
+    assert message in str(result.exception or result.result)
+    assert snapshot(stack) == before
+
+
+def test_invalid_scores_are_quarantined_and_warned(loaded: tuple[Stack, MySQLSource]) -> None:
+    stack, _ = loaded
+    result = stack.dbt("test", "--select", "nps_rejected_responses", expect_success=True)
+    statuses = {r.node.name: r.status for r in result.result.results}
+    rejected = stack.read_marts().rejected
+    expected = "warn" if rejected else "pass"
+    assert any(
+        name.startswith("has_no_rows") and status == expected for name, status in statuses.items()
+    )
