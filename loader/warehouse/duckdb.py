@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 import duckdb
 import pyarrow as pa
@@ -26,13 +28,7 @@ class DuckDBWarehouse:
     def __init__(self, target: Target, raw_schema: str) -> None:
         self.raw_schema = raw_schema
         self.path = str(target.settings.get("path", ":memory:"))
-        try:
-            self.con = duckdb.connect(self.path)
-        except duckdb.IOException as exc:
-            raise WarehouseError(
-                f"cannot open DuckDB file {self.path}: {exc} "
-                "(is a dbt run or another loader using it?)"
-            ) from None
+        self.con = _connect_waiting(self.path, float(os.environ.get("NPS_DUCKDB_LOCK_TIMEOUT", "60")))
         for statement in raw_ddl(raw_schema):
             self.con.execute(statement)
 
@@ -81,6 +77,23 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _connect_waiting(path: str, timeout: float) -> duckdb.DuckDBPyConnection:
+    """DuckDB lets one process write a file at a time: queue behind another loader or a dbt run."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise WarehouseError(
+                    f"cannot open DuckDB file {path} within {timeout:.0f}s: another process "
+                    "(a dbt run or another loader) holds it; retry when it has finished"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> int:

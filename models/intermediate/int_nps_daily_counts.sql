@@ -16,7 +16,7 @@
     known: this model then recounts every day.
 -#}
 
-{%- set recount_all = not is_incremental() or nps_daily_counts_need_recount() %}
+{%- set recount_all = nps_rebuilding() or nps_daily_counts_need_recount() %}
 
 with
 
@@ -31,7 +31,7 @@ responses as (
 changed_dates as (
 
     select distinct response_date from responses where response_date is not null
-    {% if is_incremental() -%}
+    {% if not nps_rebuilding() -%}
     union
     select response_date from {{ this }}
     {%- endif %}

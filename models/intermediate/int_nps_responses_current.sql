@@ -19,13 +19,14 @@
 -#}
 
 {%- set batch = nps_batch_vars() %}
+{%- set rebuilding = nps_rebuilding() %}
 
 with
 
 versions as (
 
     select * from {{ ref('stg_nps__responses') }}
-    {% if is_incremental() -%}
+    {% if not rebuilding -%}
     where {{ nps_batch_predicate() }}
     {%- endif %}
 
@@ -50,7 +51,7 @@ latest_in_batch as (
 
 ),
 
-{% if is_incremental() %}
+{% if not rebuilding %}
 
 newer_than_stored as (
 
@@ -101,7 +102,7 @@ final as (
         _loaded_at,
         {{ nps_run_timestamp() }} as _batch_at,
         previous_batch_at as _previous_batch_at,
-        {% if batch.mode == 'since_last_run' or not is_incremental() -%}
+        {% if batch.mode == 'since_last_run' or rebuilding -%}
         (select max(_loaded_at) from versions)
         {%- else -%}
         cast(null as {{ dbt.type_timestamp() }})
