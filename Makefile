@@ -47,7 +47,9 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check loader tests scripts
+	$(BIN)/ruff format --check loader tests scripts
 	$(BIN)/mypy
+	$(BIN)/sqlfluff lint models tests/dbt
 
 test: install system-deps lint
 	$(BIN)/pytest

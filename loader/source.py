@@ -169,7 +169,9 @@ def _read_sqlite(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[
         )
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     try:
-        present = {row[1].lower(): row[2] for row in conn.execute(f'pragma table_info("{spec.table}")')}
+        present = {
+            row[1].lower(): row[2] for row in conn.execute(f'pragma table_info("{spec.table}")')
+        }
         _check_columns(spec, present)
         conn.execute("begin")  # one read transaction: a consistent snapshot of the file
         cur = conn.execute(

@@ -103,4 +103,3 @@ def test_passwords_never_reach_logs_errors_or_the_lake(
     for secret in secrets:
         leaks = [t[max(0, t.find(secret) - 80) : t.find(secret) + 20] for t in texts if secret in t]
         assert not leaks, f"a secret leaked: {leaks[:2]}"
-

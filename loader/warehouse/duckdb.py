@@ -28,7 +28,9 @@ class DuckDBWarehouse:
     def __init__(self, target: Target, raw_schema: str) -> None:
         self.raw_schema = raw_schema
         self.path = str(target.settings.get("path", ":memory:"))
-        self.con = _connect_waiting(self.path, float(os.environ.get("NPS_DUCKDB_LOCK_TIMEOUT", "60")))
+        self.con = _connect_waiting(
+            self.path, float(os.environ.get("NPS_DUCKDB_LOCK_TIMEOUT", "60"))
+        )
         for statement in raw_ddl(raw_schema):
             self.con.execute(statement)
 

@@ -57,9 +57,11 @@ changed_responses as (
 
 changed_dates as (
 
-    select response_date from changed_responses where response_date is not null
+    select response_date from changed_responses
+    where response_date is not null
     union
-    select previous_response_date from changed_responses where previous_response_date is not null
+    select previous_response_date from changed_responses
+    where previous_response_date is not null
 
 ),
 
@@ -69,16 +71,17 @@ counted as (
 
     select
         changed_dates.response_date,
-        count(valid.id) as responses,
-        coalesce(sum(case when valid.category = 'promoter' then 1 else 0 end), 0) as promoters,
-        coalesce(sum(case when valid.category = 'passive' then 1 else 0 end), 0) as passives,
-        coalesce(sum(case when valid.category = 'detractor' then 1 else 0 end), 0) as detractors
+        count(valid_responses.id) as responses,
+        coalesce(sum(case when valid_responses.category = 'promoter' then 1 else 0 end), 0) as promoters,
+        coalesce(sum(case when valid_responses.category = 'passive' then 1 else 0 end), 0) as passives,
+        coalesce(sum(case when valid_responses.category = 'detractor' then 1 else 0 end), 0) as detractors
 
     from changed_dates
-    left join responses as valid
-        on changed_dates.response_date = valid.response_date
-        and not valid.is_deleted
-        and valid.reject_reason is null
+    left join responses as valid_responses
+        on
+            changed_dates.response_date = valid_responses.response_date
+            and not valid_responses.is_deleted
+            and valid_responses.reject_reason is null
 
     group by changed_dates.response_date
 
@@ -92,7 +95,7 @@ final as (
         cast(promoters as {{ dbt.type_bigint() }}) as promoters,
         cast(passives as {{ dbt.type_bigint() }}) as passives,
         cast(detractors as {{ dbt.type_bigint() }}) as detractors,
-        (select max(_batch_at) from responses) as _batch_at
+        (select max(all_responses._batch_at) from responses as all_responses) as _batch_at
 
     from counted
 

@@ -37,7 +37,7 @@ ranked as (
     select
         versions.*,
         row_number() over (
-            partition by id
+            partition by versions.id
             order by {{ nps_version_order() }}
         ) as version_rank
 
@@ -47,7 +47,8 @@ ranked as (
 
 latest_in_batch as (
 
-    select * from ranked where version_rank = 1
+    select * from ranked
+    where version_rank = 1
 
 ),
 
@@ -57,15 +58,16 @@ newer_than_stored as (
 
     select
         latest_in_batch.*,
-        stored.response_date as previous_response_date,
-        stored._batch_at as previous_batch_at
+        stored_version.response_date as previous_response_date,
+        stored_version._batch_at as previous_batch_at
 
     from latest_in_batch
-    left join {{ this }} as stored
-        on latest_in_batch.id = stored.id
+    left join {{ this }} as stored_version
+        on latest_in_batch.id = stored_version.id
 
-    where stored.id is null
-        or {{ nps_is_newer('latest_in_batch', 'stored') }}
+    where
+        stored_version.id is null
+        or {{ nps_is_newer('latest_in_batch', 'stored_version') }}
 
 ),
 
@@ -103,7 +105,7 @@ final as (
         {{ nps_run_timestamp() }} as _batch_at,
         previous_batch_at as _previous_batch_at,
         {% if batch.mode == 'since_last_run' or rebuilding -%}
-        (select max(_loaded_at) from versions)
+        (select max(batch_versions._loaded_at) from versions as batch_versions)
         {%- else -%}
         cast(null as {{ dbt.type_timestamp() }})
         {%- endif %} as _seen_through

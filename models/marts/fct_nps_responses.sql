@@ -18,7 +18,8 @@ final as (
         response_month
 
     from responses
-    where not is_deleted
+    where
+        not is_deleted
         and reject_reason is null
 
 )

@@ -16,7 +16,8 @@ final as (
         reject_reason
 
     from responses
-    where not is_deleted
+    where
+        not is_deleted
         and reject_reason is not null
 
 )

@@ -27,7 +27,8 @@ select
 from daily
 full outer join monthly
     on daily.response_month = monthly.response_month
-where daily.response_month is null
+where
+    daily.response_month is null
     or monthly.response_month is null
     or daily.responses <> monthly.responses
     or daily.promoters <> monthly.promoters

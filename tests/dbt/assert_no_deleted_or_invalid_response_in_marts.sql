@@ -10,18 +10,23 @@ current_state as (
 
 leaked as (
 
-    select fct.id, 'deleted or invalid response in fct_nps_responses' as problem
+    select
+        fct.id,
+        'deleted or invalid response in fct_nps_responses' as problem
     from {{ ref('fct_nps_responses') }} as fct
     inner join current_state
         on fct.id = current_state.id
-    where current_state.is_deleted
+    where
+        current_state.is_deleted
         or current_state.reject_reason is not null
 
 ),
 
 fct_per_day as (
 
-    select response_date, count(*) as responses
+    select
+        response_date,
+        count(*) as responses
     from {{ ref('fct_nps_responses') }}
     group by response_date
 
@@ -35,7 +40,8 @@ miscounted as (
     from fct_per_day
     full outer join {{ ref('nps_summary_daily') }} as daily
         on fct_per_day.response_date = daily.response_date
-    where fct_per_day.responses is null
+    where
+        fct_per_day.responses is null
         or daily.responses is null
         or fct_per_day.responses <> daily.responses
 
