@@ -275,36 +275,52 @@ def _read_mysql(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[p
 DailyCounts = dict[str, tuple[int, int, int]]  # ISO day -> (promoters, passives, detractors)
 
 
-def daily_counts(spec: SourceSpec, first: Window, last: Window) -> DailyCounts:
-    """Current valid, not-deleted responses per UTC day of ``created_at``, straight from the source."""
-    deleted = (
-        f"coalesce({{q}}{spec.deleted_column}{{q}}, 0) = 0" if spec.deleted_column else "1 = 1"
-    )
+@dataclass(frozen=True)
+class SourceTally:
+    """What the source says about the responses created in a range of days."""
 
-    def sql(q: str, day_expr: str, placeholder: str) -> str:
-        return (
-            f"select {day_expr} as d, "
+    counts: DailyCounts  # valid, not-deleted responses last changed before the cutoff, per day
+    changed_ids: list[int]  # responses changed at or after the cutoff: not loaded yet
+
+
+def tally(
+    spec: SourceSpec, start: dt.datetime, end: dt.datetime, cutoff: dt.datetime
+) -> SourceTally:
+    """Count the source's current responses created in ``[start, end)``, per UTC day.
+
+    Responses changed at or after ``cutoff`` (the end of the newest loaded window) are set apart:
+    the warehouse cannot know them yet.
+    """
+    live = f"coalesce({{q}}{spec.deleted_column}{{q}}, 0) = 0" if spec.deleted_column else "1 = 1"
+
+    def statements(q: str, day: str, p: str) -> tuple[str, str]:
+        table, cursor = f"{q}{spec.table}{q}", f"{q}{spec.cursor_column}{q}"
+        in_range = f"created_at >= {p} and created_at < {p}"
+        counts = (
+            f"select {day} as d, "
             "sum(case when score >= 9 then 1 else 0 end), "
             "sum(case when score between 7 and 8 then 1 else 0 end), "
             "sum(case when score <= 6 then 1 else 0 end) "
-            f"from {q}{spec.table}{q} "
-            f"where created_at >= {placeholder} and created_at < {placeholder} "
-            f"and score between 0 and 10 and {deleted.format(q=q)} group by {day_expr}"
+            f"from {table} where {in_range} and {cursor} < {p} "
+            f"and score between 0 and 10 and {live.format(q=q)} group by {day}"
         )
+        changed = f"select id from {table} where {in_range} and {cursor} >= {p}"
+        return counts, changed
 
-    start = dt.datetime.combine(first.run_date, dt.time())
-    end = dt.datetime.combine(last.run_date + dt.timedelta(days=1), dt.time())
     rows: list[tuple[Any, ...]]
+    ids: list[tuple[Any, ...]]
     if urlsplit(spec.url).scheme == "sqlite":
         path = sqlite_path(spec.url)
         if not path.is_file():
             raise SourceError(f"SQLite source {path} does not exist")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        bounds = [t.strftime(_SQLITE_TS) for t in (start, end, cutoff)]
+        counts_sql, changed_sql = statements('"', "substr(created_at, 1, 10)", "?")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
         try:
-            rows = conn.execute(
-                sql('"', "substr(created_at, 1, 10)", "?"),
-                (start.strftime(_SQLITE_TS), end.strftime(_SQLITE_TS)),
-            ).fetchall()
+            conn.execute("begin")  # both queries see one snapshot
+            rows = conn.execute(counts_sql, bounds).fetchall()
+            ids = conn.execute(changed_sql, bounds).fetchall()
+            conn.execute("commit")
         except sqlite3.Error as exc:
             raise SourceError(f"SQLite source {path}: {exc}") from exc
         finally:
@@ -312,16 +328,22 @@ def daily_counts(spec: SourceSpec, first: Window, last: Window) -> DailyCounts:
     else:
         import pymysql
 
+        counts_sql, changed_sql = statements("`", "date(created_at)", "%s")
         conn = connect_mysql(spec)
         try:
             with conn.cursor() as cur:
                 cur.execute("set session time_zone = '+00:00'")
-                cur.execute(sql("`", "date(created_at)", "%s"), (start, end))
+                cur.execute("start transaction with consistent snapshot, read only")
+                cur.execute(counts_sql, (start, end, cutoff))
                 rows = list(cur.fetchall())
+                cur.execute(changed_sql, (start, end, cutoff))
+                ids = list(cur.fetchall())
+            conn.commit()
         except pymysql.MySQLError as exc:
             raise SourceError(
                 f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}"
             ) from None
         finally:
             conn.close()
-    return {str(d)[:10]: (int(p), int(pa_), int(de)) for d, p, pa_, de in rows}
+    counts = {str(d)[:10]: (int(p), int(pa_), int(de)) for d, p, pa_, de in rows}
+    return SourceTally(counts, [int(r[0]) for r in ids])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,7 +13,7 @@ from loader.errors import ConfigError
 from loader.extract import Manifest
 from loader.lake import Lake
 from loader.profile import Target
-from loader.source import DailyCounts, validate_identifier
+from loader.source import validate_identifier
 
 
 @dataclass(frozen=True)
@@ -32,24 +32,11 @@ class Warehouse(Protocol):
         """In one transaction: delete the day's raw rows, insert the extract, log the load."""
         ...
 
-    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
-        """``nps_summary_daily`` between two days, for ``nps-loader verify``."""
+    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Run a read-only query written with ``%s`` placeholders."""
         ...
 
     def close(self) -> None: ...
-
-
-def daily_summary_sql(schema: str, placeholder: str) -> str:
-    validate_identifier(schema, "the dbt target schema")
-    return (
-        "select response_date, promoters, passives, detractors "
-        f"from {schema}.nps_summary_daily "
-        f"where response_date between {placeholder} and {placeholder}"
-    )
-
-
-def to_daily_counts(rows: Iterable[Sequence[Any]]) -> DailyCounts:
-    return {str(d)[:10]: (int(p), int(pa_), int(de)) for d, p, pa_, de in rows}
 
 
 def raw_ddl(raw_schema: str, table_suffix: str = "") -> list[str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -13,13 +14,10 @@ from loader.errors import WarehouseError
 from loader.extract import Manifest
 from loader.lake import Lake
 from loader.profile import Target
-from loader.source import DailyCounts
 from loader.warehouse import (
     LoadResult,
-    daily_summary_sql,
     loads_insert_params,
     raw_ddl,
-    to_daily_counts,
     utc_now,
 )
 
@@ -68,14 +66,11 @@ class DuckDBWarehouse:
             raise
         return LoadResult(manifest.run_date, manifest.extract_id, loaded, replaced, loaded_at)
 
-    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
+    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         try:
-            rows = self.con.execute(daily_summary_sql(schema, "?"), [first, last]).fetchall()
-        except duckdb.CatalogException:
-            raise WarehouseError(
-                f"{schema}.nps_summary_daily does not exist: run dbt first"
-            ) from None
-        return to_daily_counts(rows)
+            return list(self.con.execute(sql.replace("%s", "?"), list(params)).fetchall())
+        except duckdb.Error as exc:
+            raise WarehouseError(f"{exc} (has dbt run?)") from None
 
     def close(self) -> None:
         self.con.close()

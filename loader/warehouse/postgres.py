@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -13,13 +13,10 @@ from loader.errors import WarehouseError
 from loader.extract import Manifest
 from loader.lake import Lake
 from loader.profile import Target
-from loader.source import DailyCounts
 from loader.warehouse import (
     LoadResult,
-    daily_summary_sql,
     loads_insert_params,
     raw_ddl,
-    to_daily_counts,
     utc_now,
 )
 
@@ -55,18 +52,16 @@ def ensure_raw(conn: Any, statements: list[str]) -> None:
             cur.execute(statement)
 
 
-def fetch_daily_summary(conn: Any, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
+def run_query(conn: Any, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
     import psycopg2
 
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(daily_summary_sql(schema, "%s"), (first, last))
-            return to_daily_counts(cur.fetchall())
+            cur.execute(sql, tuple(params))
+            return list(cur.fetchall())
     except psycopg2.Error as exc:
         message = (exc.pgerror or str(exc)).strip().splitlines()[0]
-        raise WarehouseError(
-            f"reading {schema}.nps_summary_daily failed: {message} (run dbt first?)"
-        ) from None
+        raise WarehouseError(f"{message} (has dbt run?)") from None
 
 
 class PostgresWarehouse:
@@ -125,8 +120,8 @@ class PostgresWarehouse:
             ) from None
         return LoadResult(manifest.run_date, manifest.extract_id, copied, replaced, loaded_at)
 
-    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
-        return fetch_daily_summary(self.conn, schema, first, last)
+    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        return run_query(self.conn, sql, params)
 
     def close(self) -> None:
         self.conn.close()

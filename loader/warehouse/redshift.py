@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +21,8 @@ from loader.errors import ConfigError, WarehouseError
 from loader.extract import Manifest
 from loader.lake import Lake
 from loader.profile import Target
-from loader.source import DailyCounts
 from loader.warehouse import LoadResult, loads_insert_params, raw_ddl, utc_now
-from loader.warehouse.postgres import connect, fetch_daily_summary
+from loader.warehouse.postgres import connect, run_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -147,8 +147,8 @@ class RedshiftWarehouse:
             manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at
         )
 
-    def daily_summary(self, schema: str, first: dt.date, last: dt.date) -> DailyCounts:
-        return fetch_daily_summary(self.conn, schema, first, last)
+    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        return run_query(self.conn, sql, params)
 
     def close(self) -> None:
         self.conn.close()
