@@ -20,6 +20,13 @@ $(VENV)/.installed: pyproject.toml
 profiles.yml:
 	cp profiles.yml.example profiles.yml
 
+# Real Airflow for the DAG test, in its own venv: kept apart from dbt's dependencies.
+AIRFLOW_VERSION := 3.3.2
+.venv-airflow/.installed:
+	$(PYTHON) -m venv .venv-airflow
+	.venv-airflow/bin/pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'
+	touch $@
+
 # Test servers: MariaDB (the MySQL source) and PostgreSQL 15 from Debian's packages, when root.
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -51,7 +58,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint models tests/dbt
 
-test: install system-deps lint
+test: install system-deps lint .venv-airflow/.installed
 	$(BIN)/pytest
 
 docs: install

@@ -99,7 +99,7 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
             table=kw["source_table"],
             cursor_column=kw["cursor_column"],
             deleted_column=None if deleted.lower() in ("", "none") else deleted,
-            password=os.environ.get("NPS_SOURCE_PASSWORD"),
+            password=os.environ.get("NPS_SOURCE_PASSWORD") or None,
         )
     return Settings(
         source=source,
