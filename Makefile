@@ -27,12 +27,14 @@ AIRFLOW_VERSION := 3.3.2
 	.venv-airflow/bin/pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'
 	touch $@
 
-# Test servers: MariaDB (the MySQL source) and PostgreSQL 15 from Debian's packages, when root.
+# Test servers and browser from Debian's packages, when root: MariaDB (the MySQL source),
+# PostgreSQL 15, and Chromium for the dbt docs test.
 system-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  missing=""; \
 	  command -v mariadbd >/dev/null || missing="$$missing mariadb-server mariadb-client"; \
 	  [ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql-15"; \
+	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -40,6 +42,7 @@ system-deps:
 	else \
 	  command -v mariadbd >/dev/null || echo "note: mariadb-server is not installed (sudo apt-get install mariadb-server)"; \
 	  [ -x /usr/lib/postgresql/15/bin/initdb ] || echo "note: postgresql-15 is not installed"; \
+	  [ -x /usr/bin/chromium ] || echo "note: chromium is not installed (docs browser test)"; \
 	fi
 
 demo: install

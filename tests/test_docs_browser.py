@@ -1,0 +1,89 @@
+"""The dbt docs site, served on loopback and read in a real headless Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from loader.demo import generate_events, state_as_of
+from tests.harness import ROOT, SqliteSource, Stack
+from tests.servers import unavailable
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOT = ROOT / "docs" / "images" / "dbt-docs-nps-summary-monthly.png"
+
+
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.slow
+def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    source = SqliteSource(tmp_path / "source.db")
+    start = dt.date(2021, 6, 1)
+    source.write(state_as_of(generate_events(3, start, 3, 50), None).values())
+    for offset in range(3):
+        duckdb_stack.run_day(source, start + dt.timedelta(days=offset))
+    duckdb_stack.dbt("run")
+    duckdb_stack.dbt("docs", "generate")
+    site = duckdb_stack.workdir / "dbt-target"
+    assert (site / "index.html").exists() and (site / "catalog.json").exists()
+
+    with serve(site) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/#!/model/model.nps_warehouse.nps_summary_monthly")
+            page.wait_for_selector("text=NPS per calendar month", timeout=30_000)
+            body = page.inner_text("body")
+            # the NPS definition doc block, rendered in the column description
+            assert "Net Promoter Score" in body
+            assert "round(100.0 * (promoters - detractors) / responses, 2)" in body
+            # lineage: what the monthly summary is built from
+            page.get_by_text("Depends On").first.scroll_into_view_if_needed()
+            assert "int_nps_daily_counts" in page.inner_text("body")
+            page.screenshot(path=str(tmp_path / "model.png"))
+            # the lineage graph of the monthly summary, drawn by the docs site
+            page.locator("a[title='View Lineage Graph']").first.click()
+            page.wait_for_selector("#graph-viz-wrapper canvas", state="visible", timeout=15_000)
+            page.wait_for_timeout(1500)  # let the layout settle before the picture
+            page.screenshot(path=str(tmp_path / "lineage.png"))
+            assert (tmp_path / "lineage.png").stat().st_size > 10_000
+            if os.environ.get("NPS_UPDATE_SCREENSHOT"):
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(tmp_path / "model.png", SCREENSHOT)
+                shutil.copy(tmp_path / "lineage.png", SCREENSHOT.with_name("dbt-docs-lineage.png"))
+        finally:
+            browser.close()
