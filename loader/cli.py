@@ -273,7 +273,9 @@ def backfill(start: str, end: str, **kw: Any) -> None:
                 file=sys.stderr,
                 show_pos=True,
                 show_eta=True,
-                item_show_func=lambda d: str(d) if d else None,
+                item_show_func=lambda d: (
+                    f"{d}  {rows / max(time.monotonic() - started, 1e-9):,.0f} rows/s" if d else None
+                ),
             )
             if show
             else _plain(days) as bar
