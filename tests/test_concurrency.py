@@ -107,5 +107,6 @@ def test_readers_never_see_a_broken_state_while_loads_and_dbt_runs_go_on(
     finally:
         done.set()
         thread.join()
+    print(f"\nconcurrent reader: {polls} consistent snapshots polled, {len(problems)} problems")
     assert polls > 20, f"the reader only polled {polls} times"
     assert not problems, problems[:5]
