@@ -53,6 +53,14 @@ def _settings_options(func: F) -> F:
             help="Soft-delete flag column, or 'none' [NPS_DELETED_COLUMN]",
         ),
         click.option(
+            "--driver",
+            envvar="NPS_SOURCE_DRIVER",
+            default="auto",
+            show_default=True,
+            type=click.Choice(["auto", "pymysql", "connectorx"]),
+            help="MySQL reader: connectorx (fast, Arrow-native) when installed, else pymysql [NPS_SOURCE_DRIVER]",
+        ),
+        click.option(
             "--lake",
             envvar="NPS_LAKE_URL",
             default="./lake",
@@ -100,6 +108,7 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
             cursor_column=kw["cursor_column"],
             deleted_column=None if deleted.lower() in ("", "none") else deleted,
             password=os.environ.get("NPS_SOURCE_PASSWORD") or None,
+            driver=kw["driver"],
         )
     return Settings(
         source=source,
@@ -274,7 +283,9 @@ def backfill(start: str, end: str, **kw: Any) -> None:
                 show_pos=True,
                 show_eta=True,
                 item_show_func=lambda d: (
-                    f"{d}  {rows / max(time.monotonic() - started, 1e-9):,.0f} rows/s" if d else None
+                    f"{d}  {rows / max(time.monotonic() - started, 1e-9):,.0f} rows/s"
+                    if d
+                    else None
                 ),
             )
             if show
