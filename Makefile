@@ -56,13 +56,22 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python scripts/demo_report.py 7
 
 lint: install
-	$(BIN)/ruff check loader tests scripts
-	$(BIN)/ruff format --check loader tests scripts
+	$(BIN)/ruff check loader tests scripts bench
+	$(BIN)/ruff format --check loader tests scripts bench
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint models tests/dbt
 
 test: install system-deps lint .venv-airflow/.installed
 	$(BIN)/pytest
+
+# Benchmarks: their own venv for dlt and matplotlib (not part of make test). Sizes: see bench/run.py.
+.venv-bench/.installed:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet 'dlt[duckdb,sql_database]' pymysql sqlalchemy matplotlib
+	touch $@
+
+bench: install system-deps .venv-bench/.installed
+	$(BIN)/python bench/run.py
 
 docs: install
 	$(BIN)/dbt docs generate

@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import hashlib
+import io
 import json
 import secrets
 import tempfile
@@ -201,11 +202,15 @@ def read_manifest(lake: Lake, run_date: dt.date) -> Manifest:
     return manifest
 
 
-def read_extract(lake: Lake, manifest: Manifest) -> pa.Table:
-    """Read every part, refusing any whose size, checksum, schema or row count is off."""
-    import io
+def iter_extract(
+    lake: Lake, manifest: Manifest, batch_rows: int = 100_000
+) -> Iterator[pa.RecordBatch]:
+    """Stream an extract's rows, one part in memory at a time.
 
-    tables = []
+    Each part is checked before any of its rows is yielded: size and sha256 against the manifest
+    (on the very bytes that are then parsed), schema, row count, no null id. Loads consume this
+    inside their transaction, so a bad part rolls the whole day back.
+    """
     for part in manifest.files:
         data = lake.get_bytes(part.key)
         where = lake.uri(part.key)
@@ -215,14 +220,22 @@ def read_extract(lake: Lake, manifest: Manifest) -> pa.Table:
                 "refusing to load: re-run the extract"
             )
         try:
-            table = pq.read_table(io.BytesIO(data))
+            parquet = pq.ParquetFile(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as exc:
             raise LakeError(f"{where} is not a readable Parquet file: {exc}") from None
-        if not table.schema.equals(EXTRACT_SCHEMA):
-            raise LakeError(f"{where} has schema {table.schema}, expected {EXTRACT_SCHEMA}")
-        if table.num_rows != part.rows:
-            raise LakeError(f"{where} has {table.num_rows} rows, its manifest says {part.rows}")
-        if table.column("id").null_count:
-            raise LakeError(f"{where} has a null id; refusing to load")
-        tables.append(table)
-    return pa.concat_tables(tables) if tables else EXTRACT_SCHEMA.empty_table()
+        if not parquet.schema_arrow.equals(EXTRACT_SCHEMA):
+            raise LakeError(f"{where} has schema {parquet.schema_arrow}, expected {EXTRACT_SCHEMA}")
+        if parquet.metadata.num_rows != part.rows:
+            raise LakeError(
+                f"{where} has {parquet.metadata.num_rows} rows, its manifest says {part.rows}"
+            )
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            if batch.column(0).null_count:
+                raise LakeError(f"{where} has a null id; refusing to load")
+            yield batch
+        del data, parquet
+
+
+def read_extract(lake: Lake, manifest: Manifest) -> pa.Table:
+    """The whole extract as one table (for small days and tests)."""
+    return pa.Table.from_batches(list(iter_extract(lake, manifest)), schema=EXTRACT_SCHEMA)

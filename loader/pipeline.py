@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from loader.dates import Window
 from loader.errors import ConfigError
-from loader.extract import Manifest, extract_day, read_extract, read_manifest
+from loader.extract import Manifest, extract_day, iter_extract, read_manifest
 from loader.lake import Lake, open_lake
 from loader.profile import Target, load_target
 from loader.source import SourceSpec
@@ -47,11 +47,13 @@ def extract(settings: Settings, run_date: dt.date) -> Manifest:
 def load(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = None) -> LoadResult:
     lake = settings.lake()
     manifest = read_manifest(lake, run_date)
-    data = read_extract(lake, manifest)  # checksums verified before anything touches the warehouse
+    # Streamed part by part inside the load's transaction: a part that fails its checksum rolls
+    # the day back before anything is committed.
+    batches = iter_extract(lake, manifest)
     owned = warehouse is None
     wh = warehouse or settings.warehouse()
     try:
-        return wh.replace_day(manifest, data, lake)
+        return wh.replace_day(manifest, batches, lake)
     finally:
         if owned:
             wh.close()

@@ -294,7 +294,6 @@ _FAST_PATH_TYPES = {
 def _read_mysql(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[pa.RecordBatch]:
     import pymysql
     import pymysql.cursors
-
     from pymysql.converters import conversions
 
     # Keep the encoders (for bind parameters), drop the decoders: values arrive as text and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +28,9 @@ class LoadResult:
 class Warehouse(Protocol):
     raw_schema: str
 
-    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+    def replace_day(
+        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
+    ) -> LoadResult:
         """In one transaction: delete the day's raw rows, insert the extract, log the load."""
         ...
 

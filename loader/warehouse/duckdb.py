@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
@@ -32,7 +32,9 @@ class DuckDBWarehouse:
         for statement in raw_ddl(raw_schema):
             self.con.execute(statement)
 
-    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+    def replace_day(
+        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
+    ) -> LoadResult:
         raw = self.raw_schema
         loaded_at = utc_now()
         con = self.con
@@ -42,13 +44,14 @@ class DuckDBWarehouse:
                 con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date
             )
             con.execute(f"delete from {raw}.nps where _run_date = ?", [manifest.run_date])
-            con.register("nps_extract", data)
-            con.execute(
-                f"insert into {raw}.nps select id, created_at, modified, deleted, score, "
-                "?::date, ?, ?::timestamp from nps_extract",
-                [manifest.run_date, manifest.extract_id, loaded_at],
-            )
-            con.unregister("nps_extract")
+            for batch in batches:
+                con.register("nps_extract", pa.Table.from_batches([batch]))
+                con.execute(
+                    f"insert into {raw}.nps select id, created_at, modified, deleted, score, "
+                    "?::date, ?, ?::timestamp from nps_extract",
+                    [manifest.run_date, manifest.extract_id, loaded_at],
+                )
+                con.unregister("nps_extract")
             con.execute(
                 f"insert into {raw}.nps_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 list(loads_insert_params(manifest, replaced, loaded_at)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -77,34 +77,41 @@ class PostgresWarehouse:
                 f"create index if not exists nps_loaded_at_idx on {raw_schema}.nps (_loaded_at)"
             )
 
-    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+    def replace_day(
+        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
+    ) -> LoadResult:
         import psycopg2
 
         raw = self.raw_schema
         loaded_at = utc_now()
-        table = (
-            data.append_column(
-                "_run_date", pa.array([manifest.run_date] * data.num_rows, pa.date32())
-            )
-            .append_column(
-                "_extract_id", pa.array([manifest.extract_id] * data.num_rows, pa.string())
-            )
-            .append_column("_loaded_at", pa.array([loaded_at] * data.num_rows, pa.timestamp("us")))
-        )
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-        buffer.seek(0)
+        columns = "id, created_at, modified, deleted, score, _run_date, _extract_id, _loaded_at"
         try:
             with self.conn, self.conn.cursor() as cur:  # commits on success, rolls back on error
                 cur.execute("select pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
                 cur.execute(f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,))
                 replaced = cur.rowcount
-                cur.copy_expert(
-                    f"copy {raw}.nps (id, created_at, modified, deleted, score, "
-                    "_run_date, _extract_id, _loaded_at) from stdin with (format csv)",
-                    buffer,
-                )
-                copied = cur.rowcount
+                copied = 0
+                for batch in batches:  # one COPY per batch, all in this transaction
+                    n = batch.num_rows
+                    table = (
+                        pa.Table.from_batches([batch])
+                        .append_column(
+                            "_run_date", pa.repeat(pa.scalar(manifest.run_date, pa.date32()), n)
+                        )
+                        .append_column(
+                            "_extract_id", pa.repeat(pa.scalar(manifest.extract_id, pa.string()), n)
+                        )
+                        .append_column(
+                            "_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n)
+                        )
+                    )
+                    buffer = io.BytesIO()
+                    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+                    buffer.seek(0)
+                    cur.copy_expert(
+                        f"copy {raw}.nps ({columns}) from stdin with (format csv)", buffer
+                    )
+                    copied += cur.rowcount
                 cur.execute(
                     f"insert into {raw}.nps_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     loads_insert_params(manifest, replaced, loaded_at),

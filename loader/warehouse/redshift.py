@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,8 +112,13 @@ class RedshiftWarehouse:
             for statement in ddl:
                 cur.execute(statement)
 
-    def replace_day(self, manifest: Manifest, data: pa.Table, lake: Lake) -> LoadResult:
+    def replace_day(
+        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
+    ) -> LoadResult:
         import psycopg2
+
+        for _ in batches:  # every part's checksum is verified before Redshift copies it
+            pass
 
         uri = lake.uri(manifest.copy_manifest_key)
         if not uri.startswith("s3://"):
