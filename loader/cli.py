@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -289,7 +290,7 @@ def backfill(start: str, end: str, **kw: Any) -> None:
                 ),
             )
             if show
-            else _plain(days) as bar
+            else contextlib.nullcontext(days) as bar  # no bar when stderr is not a terminal
         ):
             for day in bar:
                 try:
@@ -315,19 +316,6 @@ def backfill(start: str, end: str, **kw: Any) -> None:
         },
         f"backfilled {len(done)} days {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
     )
-
-
-class _plain:
-    """A stand-in for the progress bar when stderr is not a terminal."""
-
-    def __init__(self, items: list[dt.date]) -> None:
-        self.items = items
-
-    def __enter__(self) -> list[dt.date]:
-        return self.items
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @main.command()
