@@ -1,33 +1,59 @@
-{% macro nps_daily_counts_need_recount() %}
+{% macro nps_daily_counts_plan() %}
     {#-
-        True when int_nps_daily_counts cannot rely on previous_response_date alone and must
-        recount every day:
-        - it has never counted anything;
-        - every stored response is newer than its last count (the current-state model was rebuilt);
-        - a response written since its last count replaced a version that was not yet counted
-          either (a run failed in between), so the day that earlier version came from is unknown.
+        What an incremental run of int_nps_daily_counts must recount, decided before it runs so
+        that the model filters on literals (index and zone-map friendly) instead of subqueries:
+
+        - recount_all: every day, when the counts were never built, the current-state model was
+          rebuilt since (every stored response is newer than the last count), or a response
+          written since replaced a version that was not counted either (a run failed in between),
+          so the day that earlier version came from is unknown;
+        - otherwise dates: the days the responses written since the last count came from or
+          went to, and counted_through: the newest current-state batch being counted.
     -#}
-    {%- if not execute -%}
-        {{ return(false) }}
+    {%- set plan = {'recount_all': true, 'dates': [], 'counted_through': none} -%}
+    {%- if not execute or nps_rebuilding() -%}
+        {{ return(plan) }}
     {%- endif -%}
     {%- set current = ref('int_nps_responses_current') -%}
-    {%- set query -%}
-        with watermark as (
-            select max(_batch_at) as counted_through from {{ this }}
-        )
+    {%- set watermark = run_query('select max(_batch_at) from ' ~ this).columns[0].values()[0] -%}
+    {%- if watermark is none -%}
+        {{ return(plan) }}
+    {%- endif -%}
+    {%- set since = nps_timestamp_literal(watermark) -%}
+    {%- set check -%}
         select
             case
-                when counted_through is null then 1
-                when (select min(_batch_at) from {{ current }}) > counted_through then 1
+                when (select min(_batch_at) from {{ current }}) > {{ since }} then 1
                 when exists (
                     select 1 from {{ current }} as changed
-                    where changed._batch_at > counted_through
-                        and changed._previous_batch_at > counted_through
+                    where changed._batch_at > {{ since }}
+                        and changed._previous_batch_at > {{ since }}
                 ) then 1
                 else 0
-            end as recount_all
-        from watermark
+            end as recount_all,
+            (select max(_batch_at) from {{ current }}) as counted_through
     {%- endset -%}
-    {%- set recount_all = run_query(query).columns[0].values()[0] -%}
-    {{ return(recount_all | int == 1) }}
+    {%- set row = run_query(check).rows[0] -%}
+    {%- if row[0] | int == 1 -%}
+        {{ return(plan) }}
+    {%- endif -%}
+    {%- set dates_sql -%}
+        select response_date from {{ current }}
+        where _batch_at > {{ since }} and response_date is not null
+        union
+        select previous_response_date from {{ current }}
+        where _batch_at > {{ since }} and previous_response_date is not null
+    {%- endset -%}
+    {%- set dates = run_query(dates_sql).columns[0].values() | map('string') | list -%}
+    {{ return({'recount_all': false, 'dates': dates | sort, 'counted_through': row[1]}) }}
 {% endmacro %}
+
+
+{% macro nps_timestamp_literal(value) -%}
+    cast('{{ value }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{% macro nps_date_list(dates) -%}
+    {%- for d in dates %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
+{%- endmacro %}

@@ -16,9 +16,11 @@
     known: this model then recounts every day.
 -#}
 
-{%- set recount_all = nps_rebuilding() or nps_daily_counts_need_recount() %}
+{%- set plan = nps_daily_counts_plan() %}
 
 with
+
+{% if plan.recount_all %}
 
 responses as (
 
@@ -26,42 +28,47 @@ responses as (
 
 ),
 
-{% if recount_all %}
+changed_dates as (
+
+    select distinct response_date from responses
+    where response_date is not null
+    {% if not nps_rebuilding() -%}
+        union
+        select response_date from {{ this }}
+    {%- endif %}
+
+),
+
+{% elif plan.dates %}
+
+responses as (
+
+    select * from {{ ref('int_nps_responses_current') }}
+    where response_date in ({{ nps_date_list(plan.dates) }})
+
+),
 
 changed_dates as (
 
-    select distinct response_date from responses where response_date is not null
-    {% if not nps_rebuilding() -%}
-    union
-    select response_date from {{ this }}
-    {%- endif %}
+    {% for d in plan.dates -%}
+        select cast('{{ d }}' as date) as response_date
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
 {% else %}
 
-watermark as (
+responses as (
 
-    select max(_batch_at) as counted_through from {{ this }}
-
-),
-
-changed_responses as (
-
-    select responses.*
-    from responses
-    cross join watermark
-    where responses._batch_at > watermark.counted_through
+    select * from {{ ref('int_nps_responses_current') }}
+    where 1 = 0
 
 ),
 
 changed_dates as (
 
-    select response_date from changed_responses
-    where response_date is not null
-    union
-    select previous_response_date from changed_responses
-    where previous_response_date is not null
+    select response_date from responses
 
 ),
 
@@ -95,7 +102,11 @@ final as (
         cast(promoters as {{ dbt.type_bigint() }}) as promoters,
         cast(passives as {{ dbt.type_bigint() }}) as passives,
         cast(detractors as {{ dbt.type_bigint() }}) as detractors,
-        (select max(all_responses._batch_at) from responses as all_responses) as _batch_at
+        {% if plan.recount_all -%}
+            (select max(all_responses._batch_at) from responses as all_responses)
+        {%- else -%}
+        {{ nps_timestamp_literal(plan.counted_through) }}
+        {%- endif %} as _batch_at
 
     from counted
 
