@@ -70,8 +70,9 @@ test: install system-deps lint .venv-airflow/.installed
 	.venv-bench/bin/pip install --quiet 'dlt[duckdb,sql_database]' pymysql sqlalchemy matplotlib
 	touch $@
 
+# `make bench BENCH_ARGS=--quick` checks the harness in a couple of minutes.
 bench: install system-deps .venv-bench/.installed
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 docs: install
 	$(BIN)/dbt docs generate
