@@ -57,3 +57,13 @@
 {% macro nps_date_list(dates) -%}
     {%- for d in dates %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
 {%- endmacro %}
+
+
+{% macro nps_counted_through(plan) -%}
+    {#- The newest current-state batch this run counts (stored as the next run's watermark). -#}
+    {%- if plan.recount_all -%}
+        (select max(all_responses._batch_at) from responses as all_responses)
+    {%- else -%}
+        {{ nps_timestamp_literal(plan.counted_through) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -102,11 +102,7 @@ final as (
         cast(promoters as {{ dbt.type_bigint() }}) as promoters,
         cast(passives as {{ dbt.type_bigint() }}) as passives,
         cast(detractors as {{ dbt.type_bigint() }}) as detractors,
-        {% if plan.recount_all -%}
-            (select max(all_responses._batch_at) from responses as all_responses)
-        {%- else -%}
-        {{ nps_timestamp_literal(plan.counted_through) }}
-        {%- endif %} as _batch_at
+        {{ nps_counted_through(plan) }} as _batch_at
 
     from counted
 
