@@ -1,6 +1,8 @@
 """Read one window of the production ``nps`` table as Arrow record batches.
 
-Two sources: MySQL/MariaDB (production, through pymysql) and SQLite (the demo's stand-in).
+Two sources: MySQL/MariaDB (production) and SQLite (the demo's stand-in). MySQL is read by
+connectorx straight into Arrow when it is installed (the fast path), else by pymysql with its
+converters off so that Arrow parses the values (the baseline); both write identical extracts.
 Each read is one short, read-only, consistent-snapshot transaction, streamed in batches so
 that memory stays flat however large the day is.
 """
