@@ -67,7 +67,7 @@ test: install system-deps lint .venv-airflow/.installed
 # Benchmarks: their own venv for dlt and matplotlib (not part of make test). Sizes: see bench/run.py.
 .venv-bench/.installed:
 	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet 'dlt[duckdb,sql_database]' pymysql sqlalchemy matplotlib
+	.venv-bench/bin/pip install --quiet 'dlt[duckdb,sql_database,parquet]' pymysql sqlalchemy matplotlib
 	touch $@
 
 # `make bench BENCH_ARGS=--quick` checks the harness in a couple of minutes.
