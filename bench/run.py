@@ -599,6 +599,7 @@ def main() -> None:
     duck_history = sizes("BENCH_DUCKDB_HISTORY", "1000000,10000000,30000000", "100000,300000", q)
     pg_history = sizes("BENCH_PG_HISTORY", "1000000,5000000", "100000,300000", q)
     changes = sizes("BENCH_CHANGES", "10000", "2000", q)[0]
+    suffix = "-quick" if q else os.environ.get("BENCH_SUFFIX", "")
 
     emit(
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores, "
@@ -622,8 +623,7 @@ def main() -> None:
                 env, "postgres", pg_history, changes
             )
             report_incremental(points, changes)
-            plot(points, ROOT / "bench" / "incremental.png")
-    suffix = "-quick" if q else os.environ.get("BENCH_SUFFIX", "")
+            plot(points, ROOT / "bench" / f"incremental{suffix}.png")
     (ROOT / "bench" / f"results{suffix}.md").write_text("\n".join(OUT) + "\n")
     (ROOT / "bench" / f"results{suffix}.json").write_text(
         json.dumps(RESULTS, indent=2, default=str)
