@@ -65,6 +65,16 @@ class Stack:
             "NPS_LAKE_URL": self.lake,
         }
 
+    def loader_env(self, source: TestSource | None) -> dict[str, str]:
+        """The environment an ``nps-loader`` process of this stack runs with."""
+        env = {**os.environ, **self.full_env}
+        if source is not None:
+            env["NPS_SOURCE_URL"] = source.url
+            env["NPS_SOURCE_TABLE"] = source.table
+            if source.password:
+                env["NPS_SOURCE_PASSWORD"] = source.password
+        return env
+
     def settings(
         self, source: TestSource, lookback: dt.timedelta = dt.timedelta(hours=1)
     ) -> Settings:

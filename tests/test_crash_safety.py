@@ -40,18 +40,10 @@ def source_window(source: TestSource) -> list[tuple[Any, ...]]:
 
 
 def spawn(stack: Stack, source: TestSource, *args: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        **stack.full_env,
-        "NPS_SOURCE_URL": source.url,
-        "NPS_SOURCE_TABLE": source.table,
-    }
-    if source.password:
-        env["NPS_SOURCE_PASSWORD"] = source.password
     return subprocess.Popen(
         [sys.executable, "-m", "loader", *args],
         cwd=ROOT,
-        env=env,
+        env=stack.loader_env(source),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -23,14 +23,12 @@ START = dt.date(2021, 6, 1)
 def cli(
     stack: Stack, source: TestSource | None, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.full_env}
-    if source is not None:
-        env["NPS_SOURCE_URL"] = source.url
-        env["NPS_SOURCE_TABLE"] = source.table
-        if source.password:
-            env["NPS_SOURCE_PASSWORD"] = source.password
     result = subprocess.run(
-        [sys.executable, "-m", "loader", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "loader", *args],
+        cwd=ROOT,
+        env=stack.loader_env(source),
+        capture_output=True,
+        text=True,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"nps-loader {' '.join(args)} failed:\n{result.stderr}")
