@@ -20,9 +20,8 @@ import json
 import secrets
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -70,7 +69,6 @@ class Manifest:
     loader_version: str = __version__
     copy_manifest_key: str = ""
     manifest_version: int = MANIFEST_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> builtins.bytes:
         body = asdict(self)
@@ -96,7 +94,6 @@ class Manifest:
                 loader_version=str(body["loader_version"]),
                 copy_manifest_key=str(body["copy_manifest_key"]),
                 manifest_version=int(body["manifest_version"]),
-                extra=dict(body.get("extra", {})),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise LakeError(

@@ -40,10 +40,8 @@ class DuckDBWarehouse:
         con = self.con
         con.begin()
         try:
-            replaced = _count(
-                con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date
-            )
-            con.execute(f"delete from {raw}.nps where _run_date = ?", [manifest.run_date])
+            # DuckDB's delete returns the number of rows it deleted
+            replaced = _count(con, f"delete from {raw}.nps where _run_date = ?", manifest.run_date)
             for batch in batches:
                 con.register("nps_extract", pa.Table.from_batches([batch]))
                 con.execute(
