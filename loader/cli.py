@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from loader import __version__
-from loader.dates import day_range, parse_date, parse_lookback
+from loader.dates import day_range, parse_date, parse_lookback, parse_timezone
 from loader.errors import ConfigError, LoaderError, redact
 from loader.pipeline import Settings
 from loader.source import SourceSpec
@@ -85,9 +85,27 @@ def _settings_options(func: F) -> F:
         ),
         click.option(
             "--lookback",
+            envvar="NPS_LOOKBACK",
             default="1h",
             show_default=True,
-            help="How far before midnight a day's extract starts (1h, 30m, 0)",
+            help="How far before midnight a day's extract starts: a number and a unit "
+            "s, m, h or d (90m, 1h, 2d), or 0 [NPS_LOOKBACK]",
+        ),
+        click.option(
+            "--source-timezone",
+            envvar="NPS_SOURCE_TIMEZONE",
+            default="UTC",
+            show_default=True,
+            help="IANA zone of the source's naive DATETIME values, e.g. Asia/Seoul "
+            "(TIMESTAMP columns are read as UTC) [NPS_SOURCE_TIMEZONE]",
+        ),
+        click.option(
+            "--reporting-timezone",
+            envvar="NPS_REPORTING_TIMEZONE",
+            default="UTC",
+            show_default=True,
+            help="IANA zone whose days the run dates, the marts and verify use; the same as "
+            "dbt's reporting_timezone var [NPS_REPORTING_TIMEZONE]",
         ),
         click.option(
             "--json", "as_json", is_flag=True, help="Print one JSON result line (for orchestrators)"
@@ -110,7 +128,15 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
             deleted_column=None if deleted.lower() in ("", "none") else deleted,
             password=os.environ.get("NPS_SOURCE_PASSWORD") or None,
             driver=kw["driver"],
+            timezone=parse_timezone(kw["source_timezone"], "--source-timezone"),
         )
+        if source.url_has_password:
+            click.echo(
+                "nps-loader: warning: the source URL carries a password, which any user can "
+                "read in `ps` and Airflow keeps in its rendered fields; put it in "
+                "NPS_SOURCE_PASSWORD instead",
+                err=True,
+            )
     return Settings(
         source=source,
         lake_url=kw["lake"],
@@ -118,6 +144,8 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
         target=kw["target"],
         raw_schema=kw["raw_schema"],
         lookback=parse_lookback(kw["lookback"]),
+        reporting_timezone=parse_timezone(kw["reporting_timezone"], "--reporting-timezone"),
+        allow_open_day=bool(kw.get("allow_open_day")),
     )
 
 
@@ -166,6 +194,11 @@ def main() -> None:
 
 @main.command()
 @click.option("--date", "date_", required=True, help="The day to extract (YYYY-MM-DD)")
+@click.option(
+    "--allow-open-day",
+    is_flag=True,
+    help="Extract a day that has not ended yet (it would load a partial day)",
+)
 @_settings_options
 @_handle_errors
 def extract(date_: str, **kw: Any) -> None:
@@ -226,6 +259,11 @@ def _print_load(kw: dict[str, Any], command: str, result: Any) -> None:
 
 @main.command()
 @click.option("--date", "date_", required=True, help="The day to run (YYYY-MM-DD)")
+@click.option(
+    "--allow-open-day",
+    is_flag=True,
+    help="Extract a day that has not ended yet (it would load a partial day)",
+)
 @_settings_options
 @_handle_errors
 def run(date_: str, **kw: Any) -> None:
@@ -241,17 +279,20 @@ def run(date_: str, **kw: Any) -> None:
     day = parse_date(date_, "--date")
     settings = _build_settings(kw)
     settings.require_source()
-    warehouse = settings.warehouse()  # fail before extracting if the warehouse is unreachable
-    try:
-        result = pipeline.run(settings, day, warehouse)
-    finally:
-        warehouse.close()
+    settings.window(day)  # refuses a day that has not ended before anything else
+    settings.check_warehouse()  # fail before extracting if the warehouse is unreachable
+    result = pipeline.run(settings, day)
     _print_load(kw, "run", result)
 
 
 @main.command()
 @click.option("--start", required=True, help="First day (YYYY-MM-DD)")
 @click.option("--end", required=True, help="Last day, inclusive (YYYY-MM-DD)")
+@click.option(
+    "--allow-open-day",
+    is_flag=True,
+    help="Extract a day that has not ended yet (it would load a partial day)",
+)
 @_settings_options
 @_handle_errors
 def backfill(start: str, end: str, **kw: Any) -> None:
@@ -270,39 +311,33 @@ def backfill(start: str, end: str, **kw: Any) -> None:
     days = list(day_range(parse_date(start, "--start"), parse_date(end, "--end")))
     settings = _build_settings(kw)
     settings.require_source()
-    warehouse = settings.warehouse()
+    settings.window(days[-1])  # refuses a range reaching a day that has not ended
+    settings.check_warehouse()
     done: list[dt.date] = []
     rows = 0
     started = time.monotonic()
-    try:
-        show = sys.stderr.isatty() and not kw["as_json"]
-        with (
-            click.progressbar(
-                days,
-                label="backfill",
-                file=sys.stderr,
-                show_pos=True,
-                show_eta=True,
-                item_show_func=lambda d: (
-                    f"{d}  {rows / max(time.monotonic() - started, 1e-9):,.0f} rows/s"
-                    if d
-                    else None
-                ),
-            )
-            if show
-            else contextlib.nullcontext(days) as bar  # no bar when stderr is not a terminal
-        ):
-            for day in bar:
-                try:
-                    rows += pipeline.run(settings, day, warehouse).rows
-                except LoaderError as exc:
-                    succeeded = f"{done[0]}..{done[-1]}" if done else "none"
-                    raise type(exc)(
-                        f"{day} failed: {exc} (days that succeeded: {succeeded})"
-                    ) from exc
-                done.append(day)
-    finally:
-        warehouse.close()
+    show = sys.stderr.isatty() and not kw["as_json"]
+    with (
+        click.progressbar(
+            days,
+            label="backfill",
+            file=sys.stderr,
+            show_pos=True,
+            show_eta=True,
+            item_show_func=lambda d: (
+                f"{d}  {rows / max(time.monotonic() - started, 1e-9):,.0f} rows/s" if d else None
+            ),
+        )
+        if show
+        else contextlib.nullcontext(days) as bar  # no bar when stderr is not a terminal
+    ):
+        for day in bar:
+            try:
+                rows += pipeline.run(settings, day).rows
+            except LoaderError as exc:
+                succeeded = f"{done[0]}..{done[-1]}" if done else "none"
+                raise type(exc)(f"{day} failed: {exc} (days that succeeded: {succeeded})") from exc
+            done.append(day)
     seconds = time.monotonic() - started
     _report(
         kw,
@@ -314,7 +349,7 @@ def backfill(start: str, end: str, **kw: Any) -> None:
             "rows": rows,
             "seconds": round(seconds, 3),
         },
-        f"backfilled {len(done)} days {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
+        f"backfilled {len(done)} day{'s' if len(done) != 1 else ''} {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
     )
 
 

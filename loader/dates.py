@@ -1,17 +1,28 @@
-"""Parsing of the dates, windows and durations given on the command line."""
+"""Dates, time zones, windows and durations: what the command line says, as instants.
+
+Every instant the loader keeps (raw ``created_at``/``modified``, a manifest's window, the
+``raw.nps_loads`` audit) is naive UTC. Two zones turn days into instants:
+
+- the *reporting* zone (``--reporting-timezone`` / ``NPS_REPORTING_TIMEZONE``, the dbt var
+  ``reporting_timezone``) says where a day starts: run date D is ``[D 00:00, D+1 00:00)`` there;
+- the *source* zone (``--source-timezone`` / ``NPS_SOURCE_TIMEZONE``) says what the source's
+  naive DATETIME values mean. They are converted to UTC when extracted.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from loader.errors import ConfigError
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>[smhd]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>[smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+UTC = "UTC"
 
 
 def parse_date(value: str, name: str) -> dt.date:
@@ -25,11 +36,33 @@ def parse_date(value: str, name: str) -> dt.date:
 
 
 def parse_lookback(value: str) -> dt.timedelta:
-    """Parse a lookback such as ``1h``, ``30m``, ``2d`` or ``0``."""
-    match = _DURATION.match(value.strip().lower())
+    """Parse a lookback such as ``1h``, ``30m``, ``90s``, ``2d`` or ``0``: a unit is required."""
+    text = value.strip().lower()
+    if text == "0":
+        return dt.timedelta(0)
+    match = _DURATION.match(text)
     if not match:
-        raise ConfigError(f"--lookback must look like 1h, 30m, 2d or 0, got {value!r}")
+        hint = f" (did you mean {text}m or {text}s?)" if text.isdigit() else ""
+        raise ConfigError(
+            f"--lookback must be a number with a unit: s, m, h or d (1h, 30m, 2d) or 0, "
+            f"got {value!r}{hint}"
+        )
     return dt.timedelta(seconds=int(match["n"]) * _UNIT_SECONDS[match["unit"]])
+
+
+def parse_timezone(value: str, name: str) -> str:
+    """An IANA zone name (``Asia/Seoul``, ``America/New_York``, ``UTC``), checked against tzdata."""
+    text = value.strip()
+    if text.upper() in ("UTC", "Z", "ETC/UTC"):
+        return UTC
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as UTC, Asia/Seoul or America/New_York, "
+            f"got {value!r}"
+        ) from None
+    return text
 
 
 def day_range(start: dt.date, end: dt.date) -> Iterator[dt.date]:
@@ -42,15 +75,53 @@ def day_range(start: dt.date, end: dt.date) -> Iterator[dt.date]:
         day += dt.timedelta(days=1)
 
 
+def local_midnight_utc(day: dt.date, zone: str) -> dt.datetime:
+    """The instant (naive UTC) at which ``day`` starts in ``zone``."""
+    local = dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(zone))
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def utc_to_local(instant: dt.datetime, zone: str) -> dt.datetime:
+    """A naive UTC instant as the naive wall-clock time of ``zone``."""
+    return instant.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def local_upper_bound(instant: dt.datetime, zone: str) -> dt.datetime:
+    """The smallest wall-clock time of ``zone`` such that every wall-clock value before it
+    means an instant before ``instant``, as the loader reads wall-clock values (an ambiguous one
+    as its first occurrence). Inside a repeated hour the wall clock of ``instant`` is pushed to
+    the end of the repetition, so the window's upper edge never drops a row."""
+    aware = instant.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(zone))
+    naive = aware.replace(tzinfo=None)
+    if aware.fold:
+        first, second = aware.replace(fold=0).utcoffset(), aware.utcoffset()
+        assert first is not None and second is not None
+        naive += first - second
+    return naive
+
+
 @dataclass(frozen=True)
 class Window:
-    """The half-open interval ``[start, end)`` of cursor values that an extract of ``run_date`` reads."""
+    """The instants ``[start, end)`` (naive UTC) whose changes an extract of ``run_date`` reads:
+    the reporting day ``run_date`` in ``zone``, starting ``lookback`` early."""
 
     run_date: dt.date
     start: dt.datetime
     end: dt.datetime
+    zone: str = UTC
 
     @classmethod
-    def for_day(cls, run_date: dt.date, lookback: dt.timedelta) -> Window:
-        midnight = dt.datetime.combine(run_date, dt.time())
-        return cls(run_date, midnight - lookback, midnight + dt.timedelta(days=1))
+    def for_day(cls, run_date: dt.date, lookback: dt.timedelta, zone: str = UTC) -> Window:
+        start = local_midnight_utc(run_date, zone) - lookback
+        end = local_midnight_utc(run_date + dt.timedelta(days=1), zone)
+        return cls(run_date, start, end, zone)
+
+    def in_zone(self, zone: str) -> tuple[dt.datetime, dt.datetime]:
+        """The window as wall-clock bounds of ``zone`` (for a source's naive DATETIME columns)."""
+        if zone == UTC:
+            return self.start, self.end
+        return utc_to_local(self.start, zone), local_upper_bound(self.end, zone)
+
+    def is_closed(self, now: dt.datetime) -> bool:
+        """True once the day has ended (``now`` is naive UTC)."""
+        return now >= self.end

@@ -6,8 +6,11 @@ Layout::
     {lake}/nps/run_date=D/extract_id=X/copy.manifest        (Redshift COPY manifest)
     {lake}/nps/run_date=D/_manifest.json                    (written last: the extract is complete)
 
-Parquet parts are written to a local temporary folder while the source cursor streams, and are
-moved (or uploaded) into the lake only after the source transaction has closed.
+Parquet parts are written to a staging folder while the source cursor streams (for a local lake
+a hidden folder beside the extract's final place, so the move is a rename on the same
+filesystem; for S3 a local temporary folder) and are published into the lake only after the
+source transaction has closed and the extract has passed its checks. A failed extract leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -18,17 +21,18 @@ import hashlib
 import io
 import json
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from loader import __version__
 from loader.dates import Window
-from loader.errors import LakeError
+from loader.errors import LakeError, SourceError
 from loader.lake import Lake
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
 
@@ -115,8 +119,14 @@ def _sha256(path: Path) -> str:
 
 
 def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[Path, int]]:
-    """Stream batches into Parquet files of at most PART_ROWS rows; always at least one file."""
+    """Stream batches into Parquet files of at most PART_ROWS rows; always at least one file.
+
+    Refuses an extract in which one id appears twice: one consistent snapshot of a table keyed
+    by id holds each id once, so a duplicate means the source has no primary key, and its
+    versions could only be ordered arbitrarily.
+    """
     parts: list[tuple[Path, int]] = []
+    ids: list[pa.Array[Any]] = []
     writer: pq.ParquetWriter | None = None
     rows_in_part = 0
 
@@ -133,6 +143,7 @@ def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[P
                 writer = open_part()
                 rows_in_part = 0
             writer.write_batch(batch)
+            ids.append(batch.column(0))
             rows_in_part += batch.num_rows
             path, count = parts[-1]
             parts[-1] = (path, count + batch.num_rows)
@@ -142,7 +153,21 @@ def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[P
     finally:
         if writer is not None:
             writer.close()
+    refuse_duplicate_ids(pa.chunked_array(ids, pa.int64()))
     return parts
+
+
+def refuse_duplicate_ids(ids: pa.ChunkedArray[Any]) -> None:
+    counts: Any = pc.value_counts(ids)
+    repeated: Any = counts.filter(pc.greater(counts.field("counts"), pa.scalar(1, pa.int64())))
+    if len(repeated):
+        shown = ", ".join(str(v) for v in sorted(repeated.field("values").to_pylist())[:10])
+        more = f" and {len(repeated) - 10} more" if len(repeated) > 10 else ""
+        raise SourceError(
+            f"the source returned {len(repeated)} id(s) more than once in one snapshot "
+            f"(id {shown}{more}): the source table needs a primary key on id, or its versions "
+            "cannot be ordered; nothing was written or loaded"
+        )
 
 
 def copy_manifest(lake: Lake, files: list[PartFile]) -> bytes:
@@ -159,16 +184,15 @@ def extract_day(spec: SourceSpec, lake: Lake, window: Window) -> Manifest:
     extracted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     extract_id = new_extract_id(extracted_at)
     folder_key = f"{day_prefix(window.run_date)}/extract_id={extract_id}"
-    with tempfile.TemporaryDirectory(prefix="nps-extract-") as tmp:
-        parts = write_parts(read_window(spec, window), Path(tmp))
+    with lake.staging(folder_key) as folder:
+        parts = write_parts(read_window(spec, window), folder)
         # The source transaction is closed now: a slow upload never holds it open.
-        files = []
-        for path, rows in parts:
-            key = f"{folder_key}/{path.name}"
-            files.append(PartFile(key, rows, path.stat().st_size, _sha256(path)))
-            lake.put_file(key, path)
+        files = [
+            PartFile(f"{folder_key}/{path.name}", rows, path.stat().st_size, _sha256(path))
+            for path, rows in parts
+        ]
+        (folder / "copy.manifest").write_bytes(copy_manifest(lake, files))
     copy_key = f"{folder_key}/copy.manifest"
-    lake.put_bytes(copy_key, copy_manifest(lake, files))
     manifest = Manifest(
         run_date=window.run_date,
         extract_id=extract_id,

@@ -6,8 +6,11 @@ Keys are ``/``-separated paths relative to the lake root, e.g.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -18,7 +21,10 @@ from loader.errors import ConfigError, LakeError
 class Lake(Protocol):
     url: str
 
-    def put_file(self, key: str, path: Path) -> None: ...
+    def staging(self, key: str) -> contextlib.AbstractContextManager[Path]:
+        """A local folder to write files into; when the block succeeds they are published
+        under ``key`` all at once (or as one upload batch), and when it fails nothing is."""
+        ...
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
@@ -53,10 +59,28 @@ class LocalLake:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def put_file(self, key: str, path: Path) -> None:
+    @contextlib.contextmanager
+    def staging(self, key: str) -> Iterator[Path]:
+        """A hidden folder next to its final place (same filesystem, whatever the lake is
+        mounted on), renamed into place when complete and removed when not."""
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
+        parent = target.parent
+        created = not parent.exists()
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
+        try:
+            yield tmp
+            for path in tmp.iterdir():
+                with path.open("rb") as handle:
+                    os.fsync(handle.fileno())
+            os.rename(tmp, target)
+            _fsync_dir(parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):  # only if still empty: never other extracts
+                    parent.rmdir()
+            raise
 
     def get_bytes(self, key: str) -> bytes:
         try:
@@ -108,10 +132,16 @@ class S3Lake:
     def put_bytes(self, key: str, data: bytes) -> None:
         self._call("write of", key, self.client.put_object, Body=data)
 
-    def put_file(self, key: str, path: Path) -> None:
-        with path.open("rb") as handle:
-            self._call("write of", key, self.client.put_object, Body=handle)
-        path.unlink()
+    @contextlib.contextmanager
+    def staging(self, key: str) -> Iterator[Path]:
+        """A local temporary folder, uploaded file by file once complete."""
+        with tempfile.TemporaryDirectory(prefix="nps-extract-") as tmp:
+            yield Path(tmp)
+            for path in sorted(Path(tmp).iterdir()):
+                with path.open("rb") as handle:
+                    self._call(
+                        "write of", f"{key}/{path.name}", self.client.put_object, Body=handle
+                    )
 
     def get_bytes(self, key: str) -> bytes:
         response = self._call("read of", key, self.client.get_object)
@@ -130,6 +160,14 @@ class S3Lake:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_lake(url: str) -> Lake:

@@ -1,17 +1,17 @@
-"""The loader's operations: extract a day, load a day, run both, verify. No CLI concerns here."""
+"""The loader's operations: extract a day, load a day, run both. No CLI concerns here."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from loader.dates import Window
+from loader.dates import UTC, Window
 from loader.errors import ConfigError
 from loader.extract import Manifest, extract_day, iter_extract, read_manifest
 from loader.lake import Lake, open_lake
 from loader.profile import Target, load_target
 from loader.source import SourceSpec
-from loader.warehouse import LoadResult, Warehouse, open_warehouse
+from loader.warehouse import LoadResult, Warehouse, check_reachable, open_warehouse
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class Settings:
     target: str | None
     raw_schema: str
     lookback: dt.timedelta
+    #: IANA zone whose midnights start and end a run date (the dbt var reporting_timezone)
+    reporting_timezone: str = UTC
+    #: extract a day that has not ended yet (normally refused: it would load a partial day)
+    allow_open_day: bool = False
 
     def require_source(self) -> SourceSpec:
         if self.source is None:
@@ -37,11 +41,26 @@ class Settings:
     def warehouse(self) -> Warehouse:
         return open_warehouse(self.warehouse_target(), self.raw_schema)
 
+    def check_warehouse(self) -> None:
+        """Fail early if the warehouse cannot be reached, without holding it (DuckDB's file
+        lock is taken only by the load, never during an extract)."""
+        check_reachable(self.warehouse_target(), self.raw_schema)
+
+    def window(self, run_date: dt.date) -> Window:
+        window = Window.for_day(run_date, self.lookback, self.reporting_timezone)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        if not self.allow_open_day and not window.is_closed(now):
+            raise ConfigError(
+                f"{run_date} has not ended yet in {self.reporting_timezone} (it ends at "
+                f"{window.end:%Y-%m-%d %H:%M} UTC): extracting it now would load a partial day; "
+                "run it after it ends, or pass --allow-open-day"
+            )
+        return window
+
 
 def extract(settings: Settings, run_date: dt.date) -> Manifest:
-    return extract_day(
-        settings.require_source(), settings.lake(), Window.for_day(run_date, settings.lookback)
-    )
+    window = settings.window(run_date)
+    return extract_day(settings.require_source(), settings.lake(), window)
 
 
 def load(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = None) -> LoadResult:
@@ -60,5 +79,7 @@ def load(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = No
 
 
 def run(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = None) -> LoadResult:
+    """Extract, then load. The warehouse is opened (for DuckDB: its file locked) only after
+    the extract, so a long extract never blocks a dbt run."""
     extract(settings, run_date)
     return load(settings, run_date, warehouse)

@@ -1,7 +1,8 @@
 """Find the warehouse through the dbt profile, as dbt itself would, without importing dbt.
 
 Credentials live in one place: ``profiles.yml``. Lookup order for the folder holding it:
-``--profiles-dir``, then ``DBT_PROFILES_DIR``, then the current folder, then ``~/.dbt``.
+``--profiles-dir``, then ``DBT_PROFILES_DIR`` (either, when given, must hold ``profiles.yml``),
+then the current folder, then ``~/.dbt``.
 ``{{ env_var('NAME', 'default') }}`` is rendered the way dbt renders it.
 """
 
@@ -50,15 +51,22 @@ def _render(value: Any, env: jinja2.Environment) -> Any:
 
 
 def find_profiles_dir(profiles_dir: str | None) -> Path:
-    candidates = [profiles_dir, os.environ.get("DBT_PROFILES_DIR"), ".", str(Path.home() / ".dbt")]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "profiles.yml").is_file():
-            return Path(candidate)
-    if profiles_dir:
-        raise ConfigError(f"no profiles.yml in --profiles-dir {profiles_dir}")
+    """As dbt does: a folder named by --profiles-dir or DBT_PROFILES_DIR must hold profiles.yml
+    (never silently replaced by another one); otherwise ``.``, then ``~/.dbt``."""
+    explicit = profiles_dir or os.environ.get("DBT_PROFILES_DIR")
+    if explicit:
+        if not (Path(explicit) / "profiles.yml").is_file():
+            raise ConfigError(
+                f"no profiles.yml in {explicit} (named by --profiles-dir or DBT_PROFILES_DIR): "
+                "fix the folder, or copy profiles.yml.example there"
+            )
+        return Path(explicit)
+    for fallback in (".", str(Path.home() / ".dbt")):
+        if (Path(fallback) / "profiles.yml").is_file():
+            return Path(fallback)
     raise ConfigError(
-        "no profiles.yml found (looked in DBT_PROFILES_DIR, ., ~/.dbt); "
-        "copy profiles.yml.example to profiles.yml"
+        "no profiles.yml found (looked in ., ~/.dbt); copy profiles.yml.example to "
+        "profiles.yml or set DBT_PROFILES_DIR"
     )
 
 

@@ -5,6 +5,10 @@ connectorx straight into Arrow when it is installed (the fast path), else by pym
 converters off so that Arrow parses the values (the baseline); both write identical extracts.
 Each read is one short, read-only, consistent-snapshot transaction, streamed in batches so
 that memory stays flat however large the day is.
+
+Time zones: MySQL TIMESTAMP columns are read in UTC (session ``time_zone = '+00:00'``); naive
+DATETIME values (and the SQLite demo's text) mean wall-clock time in the source zone
+(``SourceSpec.timezone``) and are converted to UTC here, so every extract holds UTC instants.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from loader.dates import Window
+from loader.dates import UTC, Window, local_upper_bound, utc_to_local
 from loader.errors import ConfigError, SourceError, redact, register_secret
+from loader.identifiers import validate_identifier
 
 #: The schema of every extract, in the column order of ``raw.nps`` (Redshift COPY maps by position).
 _FIELDS: list[pa.Field[Any]] = [
@@ -33,18 +39,40 @@ _FIELDS: list[pa.Field[Any]] = [
 ]
 EXTRACT_SCHEMA = pa.schema(_FIELDS)
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
 BATCH_ROWS = 50_000
 
 
-def validate_identifier(value: str, what: str) -> str:
-    """Accept plain identifiers only: nothing from the command line is ever formatted into SQL raw."""
-    if not _IDENTIFIER.match(value):
-        raise ConfigError(
-            f"{what} {value!r} is not a plain identifier (letters, digits, underscore; max 64)"
-        )
-    return value
+_URL_FORMS = (
+    "mysql://user@host:3306/database, sqlite:///relative/file.db or sqlite:////absolute/file.db"
+)
+
+
+def _check_url(url: str) -> None:
+    """A malformed source URL is refused before anything connects (never guessed at)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"--source is not a valid URL ({exc}); use {_URL_FORMS}") from None
+    if parts.scheme == "sqlite":
+        if parts.netloc or not parts.path.strip("/"):
+            raise ConfigError(
+                f"--source {redact(url)!r} is not a SQLite URL: it needs three slashes before a "
+                "relative path (sqlite:///demo/source.db) and four before an absolute one "
+                "(sqlite:////var/data/source.db)"
+            )
+    elif parts.scheme in ("mysql", "mariadb"):
+        if not parts.hostname or not parts.username or not parts.path.strip("/"):
+            raise ConfigError(
+                f"--source {redact(url)!r} must look like mysql://user@host:3306/database"
+            )
+        if "/" in parts.path.strip("/") or (port is not None and not 0 < port < 65536):
+            raise ConfigError(
+                f"--source {redact(url)!r} must look like mysql://user@host:3306/database"
+            )
+    else:
+        raise ConfigError(f"--source must be one of {_URL_FORMS}, got scheme {parts.scheme!r}")
 
 
 @dataclass(frozen=True)
@@ -58,8 +86,11 @@ class SourceSpec:
     password: str | None = None
     #: MySQL reader: "auto" (connectorx when installed, else pymysql), "pymysql" or "connectorx"
     driver: str = "auto"
+    #: IANA zone of the source's naive DATETIME values (TIMESTAMP columns are always UTC)
+    timezone: str = UTC
 
     def __post_init__(self) -> None:
+        _check_url(self.url)
         validate_identifier(self.table, "--source-table")
         validate_identifier(self.cursor_column, "--cursor-column")
         if self.deleted_column is not None:
@@ -68,6 +99,14 @@ class SourceSpec:
             raise ConfigError(f"--driver must be auto, pymysql or connectorx, got {self.driver!r}")
         register_secret(self.password)
         register_secret(urlsplit(self.url).password)
+
+    @property
+    def url_has_password(self) -> bool:
+        return urlsplit(self.url).password is not None
+
+    @property
+    def kind(self) -> str:
+        return "sqlite" if urlsplit(self.url).scheme == "sqlite" else "mysql"
 
     @property
     def select_columns(self) -> list[tuple[str | None, str]]:
@@ -81,34 +120,71 @@ class SourceSpec:
         ]
 
 
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rows a read returns: ``column_role`` ("modified" = the cursor, or "created_at") in
+    the instants ``[start, end)``, naive UTC. The bounds are put in the source's own terms
+    (UTC for TIMESTAMP columns, wall clock of the source zone for naive ones) once its column
+    types are known."""
+
+    column_role: str
+    start: dt.datetime
+    end: dt.datetime
+
+
 def read_window(
     spec: SourceSpec, window: Window, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of ``window`` as record batches of :data:`EXTRACT_SCHEMA`.
+    """Yield the rows changed in ``window`` as record batches of :data:`EXTRACT_SCHEMA` (UTC).
 
     The snapshot transaction is closed when the generator is exhausted or closed.
     """
-    scheme = urlsplit(spec.url).scheme
-    if scheme == "sqlite":
-        return _read_sqlite(spec, window, batch_rows)
-    if scheme in ("mysql", "mariadb"):
-        return _read_mysql(spec, window, batch_rows)
-    raise ConfigError(
-        f"--source must be mysql://user@host:3306/db or sqlite:///path, got scheme {scheme!r}"
-    )
+    return read_rows(spec, RowFilter("modified", window.start, window.end), batch_rows)
+
+
+def read_rows(
+    spec: SourceSpec, row_filter: RowFilter, batch_rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
+    if spec.kind == "sqlite":
+        return _read_sqlite(spec, row_filter, batch_rows)
+    return _read_mysql(spec, row_filter, batch_rows)
 
 
 #: The types each extract column accepts, by the source's own type names (lower case, no size).
+#: A cursor that is not a date/time type would be compared as text and lose rows: refused.
 _ACCEPTED_TYPES = {
-    "id": {"bigint", "int", "integer", "mediumint", "smallint", "tinyint"},
-    "created_at": {"datetime", "timestamp", "text", "varchar"},
-    "modified": {"datetime", "timestamp", "text", "varchar"},
-    "deleted": {"tinyint", "boolean", "bool", "int", "integer", "smallint"},
-    "score": {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"},
+    "mysql": {
+        "id": {"bigint", "int", "integer", "mediumint", "smallint", "tinyint"},
+        "created_at": {"datetime", "timestamp"},
+        "modified": {"datetime", "timestamp"},
+        "deleted": {"tinyint", "boolean", "bool", "int", "integer", "smallint"},
+        "score": {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"},
+    },
+    # SQLite has no date type: the demo stores timestamps as ISO text.
+    "sqlite": {
+        "id": {"bigint", "int", "integer"},
+        "created_at": {"datetime", "timestamp", "text"},
+        "modified": {"datetime", "timestamp", "text"},
+        "deleted": {"boolean", "bool", "int", "integer", "tinyint"},
+        "score": {"int", "integer", "smallint", "tinyint"},
+    },
 }
 
+#: Source types that hold an instant (read in UTC); every other time type is a naive wall clock.
+_INSTANT_TYPES = {"timestamp"}
 
-def _check_columns(spec: SourceSpec, present: dict[str, str]) -> None:
+
+@dataclass(frozen=True)
+class SourceColumns:
+    """The source table as it was found: each extract role's type name."""
+
+    types: dict[str, str]  # extract role -> source type name (lower case, no size)
+
+    def is_naive(self, role: str) -> bool:
+        return self.types.get(role) not in _INSTANT_TYPES
+
+
+def _check_columns(spec: SourceSpec, present: dict[str, str]) -> SourceColumns:
     """``present`` maps each source column (lower case) to its type name."""
     if not present:
         raise SourceError(f"source table {spec.table!r} does not exist (check --source-table)")
@@ -118,16 +194,55 @@ def _check_columns(spec: SourceSpec, present: dict[str, str]) -> None:
             f"source table {spec.table!r} has no column {', '.join(missing)} "
             f"(it has {', '.join(sorted(present))}); set --cursor-column/--deleted-column"
         )
+    types: dict[str, str] = {}
+    accepted = _ACCEPTED_TYPES[spec.kind]
     for column, role in spec.select_columns:
         if column is None:
             continue
         found = re.split(r"[\s(]", present[column.lower()].strip().lower(), maxsplit=1)[0]
-        if found not in _ACCEPTED_TYPES[role]:
-            raise SourceError(
-                f"source column {spec.table}.{column} has type {found}, which cannot be read as "
-                f"{role} (expected one of {', '.join(sorted(_ACCEPTED_TYPES[role]))}); "
-                "has the production schema changed?"
+        if found not in accepted[role]:
+            why = (
+                " (the cursor must be a date/time type: compared as text it would lose rows)"
+                if role == "modified"
+                else "; has the production schema changed?"
             )
+            raise SourceError(
+                f"source column {spec.table}.{column} has type {found or 'none'}, which cannot "
+                f"be read as {role} (expected one of {', '.join(sorted(accepted[role]))}){why}"
+            )
+        types[role] = found
+    return SourceColumns(types)
+
+
+def _source_bounds(
+    spec: SourceSpec, columns: SourceColumns, row_filter: RowFilter
+) -> tuple[dt.datetime, dt.datetime]:
+    """The filter's instants in the terms the source compares its column in."""
+    if not columns.is_naive(row_filter.column_role) or spec.timezone == UTC:
+        return row_filter.start, row_filter.end
+    return (
+        utc_to_local(row_filter.start, spec.timezone),
+        local_upper_bound(row_filter.end, spec.timezone),
+    )
+
+
+def _to_utc(batch: pa.RecordBatch, spec: SourceSpec, columns: SourceColumns) -> pa.RecordBatch:
+    """Naive wall-clock columns of the source zone to naive UTC instants.
+
+    An ambiguous wall-clock time (the repeated hour when clocks go back) is read as its first
+    occurrence; a time that does not exist (the hour skipped when clocks go forward) as the last
+    instant before the jump. Either way it stays on its local day.
+    """
+    if spec.timezone == UTC:
+        return batch
+    arrays = list(batch.columns)
+    for index, role in ((1, "created_at"), (2, "modified")):
+        if columns.is_naive(role):
+            naive: Any = arrays[index]
+            arrays[index] = pc.assume_timezone(
+                naive, spec.timezone, ambiguous="earliest", nonexistent="earliest"
+            ).cast(pa.timestamp("us"))
+    return pa.RecordBatch.from_arrays(arrays, schema=EXTRACT_SCHEMA)
 
 
 def _column(values: Sequence[Any], target: pa.DataType, as_text: bool) -> pa.Array[Any]:
@@ -176,15 +291,15 @@ def conform(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=EXTRACT_SCHEMA)
 
 
-def _select_sql(spec: SourceSpec, quote: str, placeholder: str) -> str:
+def _select_sql(spec: SourceSpec, row_filter: RowFilter, quote: str, placeholder: str) -> str:
     def q(name: str) -> str:
         return f"{quote}{name}{quote}"
 
     exprs = [q(src) if src is not None else "0" for src, _ in spec.select_columns]
-    cursor = q(spec.cursor_column)
+    column = q(dict((role, src) for src, role in spec.select_columns)[row_filter.column_role] or "")
     return (
         f"select {', '.join(exprs)} from {q(spec.table)} "
-        f"where {cursor} >= {placeholder} and {cursor} < {placeholder}"
+        f"where {column} >= {placeholder} and {column} < {placeholder}"
     )
 
 
@@ -197,7 +312,9 @@ def sqlite_path(url: str) -> Path:
     return Path(unquote(parts.netloc + parts.path[1:]))
 
 
-def _read_sqlite(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _read_sqlite(
+    spec: SourceSpec, row_filter: RowFilter, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
     path = sqlite_path(spec.url)
     if not path.is_file():
         raise SourceError(
@@ -208,14 +325,14 @@ def _read_sqlite(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[
         present = {
             row[1].lower(): row[2] for row in conn.execute(f'pragma table_info("{spec.table}")')
         }
-        _check_columns(spec, present)
+        columns = _check_columns(spec, present)
+        bounds = _source_bounds(spec, columns, row_filter)
         conn.execute("begin")  # one read transaction: a consistent snapshot of the file
         cur = conn.execute(
-            _select_sql(spec, '"', "?"),
-            (window.start.strftime(_SQLITE_TS), window.end.strftime(_SQLITE_TS)),
+            _select_sql(spec, row_filter, '"', "?"), [t.strftime(_SQLITE_TS) for t in bounds]
         )
         while rows := cur.fetchmany(batch_rows):
-            yield _to_batch(rows, all_text=False)
+            yield _to_utc(_to_batch(rows, all_text=False), spec, columns)
         conn.execute("commit")
     except sqlite3.Error as exc:
         raise SourceError(f"SQLite source {path}: {exc}") from exc
@@ -293,7 +410,9 @@ _FAST_PATH_TYPES = {
 }
 
 
-def _read_mysql(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _read_mysql(
+    spec: SourceSpec, row_filter: RowFilter, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
     import pymysql
     import pymysql.cursors
     from pymysql.converters import conversions
@@ -312,17 +431,19 @@ def _read_mysql(spec: SourceSpec, window: Window, batch_rows: int) -> Iterator[p
                 (spec.table,),
             )
             types = {row[0].lower(): row[1].lower() for row in cur.fetchall()}
-            _check_columns(spec, types)
+            columns = _check_columns(spec, types)
+        bounds = _source_bounds(spec, columns, row_filter)
         if _fast_path(spec, types):
             conn.close()
-            yield from _read_mysql_connectorx(spec, window, batch_rows)
+            for batch in _read_mysql_connectorx(spec, row_filter, bounds, batch_rows):
+                yield _to_utc(batch, spec, columns)
             return
         with conn.cursor() as cur:
             cur.execute("start transaction with consistent snapshot, read only")
         with conn.cursor(pymysql.cursors.SSCursor) as stream:
-            stream.execute(_select_sql(spec, "`", "%s"), (window.start, window.end))
+            stream.execute(_select_sql(spec, row_filter, "`", "%s"), bounds)
             while rows := stream.fetchmany(batch_rows):
-                yield _to_batch(rows, all_text=True)
+                yield _to_utc(_to_batch(rows, all_text=True), spec, columns)
         conn.commit()
     except pymysql.MySQLError as exc:
         raise SourceError(f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}") from None
@@ -353,7 +474,10 @@ def _fast_path(spec: SourceSpec, types: dict[str, str]) -> bool:
 
 
 def _read_mysql_connectorx(
-    spec: SourceSpec, window: Window, batch_rows: int
+    spec: SourceSpec,
+    row_filter: RowFilter,
+    bounds: tuple[dt.datetime, dt.datetime],
+    batch_rows: int,
 ) -> Iterator[pa.RecordBatch]:
     """The fast path: connectorx reads the binary protocol straight into Arrow (Rust, no Python rows).
 
@@ -365,8 +489,8 @@ def _read_mysql_connectorx(
 
     p = mysql_params(spec)
     url = f"mysql://{quote(p.user, safe='')}:{quote(p.password or '', safe='')}@{p.host}:{p.port}/{p.database}"
-    start, end = (f"'{t.strftime('%Y-%m-%d %H:%M:%S.%f')}'" for t in (window.start, window.end))
-    sql = _select_sql(spec, "`", "{}").format(start, end)
+    start, end = (f"'{t.strftime('%Y-%m-%d %H:%M:%S.%f')}'" for t in bounds)
+    sql = _select_sql(spec, row_filter, "`", "{}").format(start, end)
     try:
         reader = cx.read_sql(
             url,
@@ -387,82 +511,3 @@ def _read_mysql_connectorx(
         raise SourceError(
             f"reading MySQL table {spec.table!r} with connectorx failed: {redact(str(exc))}"
         ) from None
-
-
-# --- Reconciliation -------------------------------------------------------------------------
-
-DailyCounts = dict[str, tuple[int, int, int]]  # ISO day -> (promoters, passives, detractors)
-
-
-@dataclass(frozen=True)
-class SourceTally:
-    """What the source says about the responses created in a range of days."""
-
-    counts: DailyCounts  # valid, not-deleted responses last changed before the cutoff, per day
-    changed_ids: list[int]  # responses changed at or after the cutoff: not loaded yet
-
-
-def tally(
-    spec: SourceSpec, start: dt.datetime, end: dt.datetime, cutoff: dt.datetime
-) -> SourceTally:
-    """Count the source's current responses created in ``[start, end)``, per UTC day.
-
-    Responses changed at or after ``cutoff`` (the end of the newest loaded window) are set apart:
-    the warehouse cannot know them yet.
-    """
-    live = f"coalesce({{q}}{spec.deleted_column}{{q}}, 0) = 0" if spec.deleted_column else "1 = 1"
-
-    def statements(q: str, day: str, p: str) -> tuple[str, str]:
-        table, cursor = f"{q}{spec.table}{q}", f"{q}{spec.cursor_column}{q}"
-        in_range = f"created_at >= {p} and created_at < {p}"
-        counts = (
-            f"select {day} as d, "
-            "sum(case when score >= 9 then 1 else 0 end), "
-            "sum(case when score between 7 and 8 then 1 else 0 end), "
-            "sum(case when score <= 6 then 1 else 0 end) "
-            f"from {table} where {in_range} and {cursor} < {p} "
-            f"and score between 0 and 10 and {live.format(q=q)} group by {day}"
-        )
-        changed = f"select id from {table} where {in_range} and {cursor} >= {p}"
-        return counts, changed
-
-    rows: list[tuple[Any, ...]]
-    ids: list[tuple[Any, ...]]
-    if urlsplit(spec.url).scheme == "sqlite":
-        path = sqlite_path(spec.url)
-        if not path.is_file():
-            raise SourceError(f"SQLite source {path} does not exist")
-        bounds = [t.strftime(_SQLITE_TS) for t in (start, end, cutoff)]
-        counts_sql, changed_sql = statements('"', "substr(created_at, 1, 10)", "?")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        try:
-            conn.execute("begin")  # both queries see one snapshot
-            rows = conn.execute(counts_sql, bounds).fetchall()
-            ids = conn.execute(changed_sql, bounds).fetchall()
-            conn.execute("commit")
-        except sqlite3.Error as exc:
-            raise SourceError(f"SQLite source {path}: {exc}") from exc
-        finally:
-            conn.close()
-    else:
-        import pymysql
-
-        counts_sql, changed_sql = statements("`", "date(created_at)", "%s")
-        conn = connect_mysql(spec)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("set session time_zone = '+00:00'")
-                cur.execute("start transaction with consistent snapshot, read only")
-                cur.execute(counts_sql, (start, end, cutoff))
-                rows = list(cur.fetchall())
-                cur.execute(changed_sql, (start, end, cutoff))
-                ids = list(cur.fetchall())
-            conn.commit()
-        except pymysql.MySQLError as exc:
-            raise SourceError(
-                f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}"
-            ) from None
-        finally:
-            conn.close()
-    counts = {str(d)[:10]: (int(p), int(pa_), int(de)) for d, p, pa_, de in rows}
-    return SourceTally(counts, [int(r[0]) for r in ids])

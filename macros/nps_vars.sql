@@ -49,8 +49,68 @@
 {% endmacro %}
 
 
+{% macro nps_reporting_timezone() %}
+    {#- The IANA zone whose calendar days response_date / response_month follow. -#}
+    {%- set zone = var('reporting_timezone', 'UTC') | string | trim -%}
+    {%- if zone | upper in ('UTC', 'ETC/UTC', 'Z', '') -%}
+        {{ return('UTC') }}
+    {%- endif -%}
+    {%- if zone not in modules.pytz.all_timezones -%}
+        {{ exceptions.raise_compiler_error("var reporting_timezone must be an IANA time zone such as UTC, Asia/Seoul or America/New_York, got '" ~ zone ~ "'") }}
+    {%- endif -%}
+    {{ return(zone) }}
+{% endmacro %}
+
+
 {% macro nps_validate_vars() %}
-    {#- on-run-start: bad vars fail the invocation before any model runs. -#}
-    {%- do nps_batch_vars() -%}
+    {#-
+        on-run-start: bad vars fail the invocation before any model runs. A misspelled var
+        ({run_dat: ...}, {run_date=...}) would otherwise fall back to "everything since the
+        last run" without a word.
+    -#}
+    {%- if execute -%}
+        {%- set known = ['run_date', 'start_date', 'end_date', 'loaded_at_lookback_minutes', 'reporting_timezone'] -%}
+        {%- set given = invocation_args_dict.get('vars') or {} -%}
+        {%- for name in given if name not in known -%}
+            {{ exceptions.raise_compiler_error("unknown var '" ~ name ~ "': this project reads " ~ known | join(', ') ~ " (written {run_date: 2021-09-16})") }}
+        {%- endfor -%}
+        {%- do nps_batch_vars() -%}
+        {%- do nps_reporting_timezone() -%}
+        {%- if flags.WHICH in ('run', 'build') -%}
+            {%- do nps_check_warehouse() -%}
+        {%- endif -%}
+    {%- endif -%}
     select 1
+{% endmacro %}
+
+
+{% macro nps_check_warehouse() %}
+    {#-
+        Before models run: the raw table must exist (the loader creates it), the stored current
+        state must have been built in the same reporting zone, and a batch that matches no raw
+        row is announced (it would otherwise "succeed" having read nothing).
+    -#}
+    {#- ref() and source() cannot be used in a hook: the graph gives the same relations. -#}
+    {%- set raw_node = graph.sources['source.nps_warehouse.nps_raw.nps'] -%}
+    {%- set raw = adapter.get_relation(database=raw_node.database, schema=raw_node.schema, identifier=raw_node.identifier) -%}
+    {%- if raw is none -%}
+        {{ exceptions.raise_compiler_error("raw table " ~ raw_node.schema ~ "." ~ raw_node.identifier ~ " does not exist yet: load a day first (nps-loader run --date D), or set NPS_RAW_SCHEMA to the loader's --raw-schema") }}
+    {%- endif -%}
+    {%- set zone = nps_reporting_timezone() -%}
+    {%- set current_node = graph.nodes['model.nps_warehouse.int_nps_responses_current'] -%}
+    {%- set current = adapter.get_relation(database=current_node.database, schema=current_node.schema, identifier=current_node.alias) -%}
+    {%- if not flags.FULL_REFRESH and current is not none -%}
+        {%- set stored = run_query('select distinct _reporting_timezone from ' ~ current).columns[0].values() | list -%}
+        {%- for other in stored if other != zone -%}
+            {{ exceptions.raise_compiler_error("the marts were built with reporting_timezone '" ~ other ~ "' and this run asks for '" ~ zone ~ "': mixing zones would count some responses on the wrong day. Rebuild them in the new zone with `dbt run --full-refresh --vars '{reporting_timezone: " ~ zone ~ "}'` (and set NPS_REPORTING_TIMEZONE for the loader)") }}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set batch = nps_batch_vars() -%}
+    {%- if batch.mode != 'since_last_run' and not flags.FULL_REFRESH -%}
+        {%- set found = run_query("select count(*) from " ~ raw ~ " where _run_date between cast('" ~ batch.start ~ "' as date) and cast('" ~ batch.end ~ "' as date)").columns[0].values()[0] -%}
+        {%- if found | int == 0 -%}
+            {%- set days = batch.start if batch.start == batch.end else batch.start ~ '..' ~ batch.end -%}
+            {%- do exceptions.warn("nps: no raw rows were loaded for " ~ days ~ " (" ~ raw ~ " has no _run_date in that range): this run folds in nothing. Load the day first: nps-loader run --date " ~ batch.start) -%}
+        {%- endif -%}
+    {%- endif -%}
 {% endmacro %}

@@ -1,4 +1,5 @@
-"""Warehouse targets. Each module owns its SQL; this one only picks the module for a dbt target."""
+"""Warehouse targets. Each module owns its SQL; this one holds what they share (the raw DDL,
+the load record, the protocol) and picks the module for a dbt target."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pyarrow as pa
 
 from loader.errors import ConfigError
 from loader.extract import Manifest
+from loader.identifiers import validate_identifier
 from loader.lake import Lake
 from loader.profile import Target
-from loader.source import validate_identifier
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,21 @@ def loads_insert_params(
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def check_reachable(target: Target, raw_schema: str) -> None:
+    """Raise the error opening the warehouse would raise, without keeping it open or locked."""
+    validate_identifier(raw_schema, "--raw-schema")
+    if target.type == "duckdb":
+        from loader.warehouse.duckdb import check_path
+
+        check_path(str(target.settings.get("path", ":memory:")))
+    elif target.type in ("postgres", "redshift"):
+        from loader.warehouse.postgres import connect
+
+        connect(target).close()
+    else:
+        open_warehouse(target, raw_schema)  # raises the unsupported-type error
 
 
 def open_warehouse(target: Target, raw_schema: str) -> Warehouse:

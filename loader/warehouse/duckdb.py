@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,6 +27,7 @@ class DuckDBWarehouse:
     def __init__(self, target: Target, raw_schema: str) -> None:
         self.raw_schema = raw_schema
         self.path = str(target.settings.get("path", ":memory:"))
+        check_path(self.path)
         self.con = _connect_waiting(
             self.path, float(os.environ.get("NPS_DUCKDB_LOCK_TIMEOUT", "60"))
         )
@@ -70,11 +72,29 @@ class DuckDBWarehouse:
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         try:
             return list(self.con.execute(sql.replace("%s", "?"), list(params)).fetchall())
+        except duckdb.CatalogException as exc:
+            raise WarehouseError(f"{_first_line(exc)} (run dbt on this warehouse first)") from None
         except duckdb.Error as exc:
-            raise WarehouseError(f"{exc} (has dbt run?)") from None
+            raise WarehouseError(_first_line(exc)) from None
 
     def close(self) -> None:
         self.con.close()
+
+
+def check_path(path: str) -> None:
+    """The errors opening a DuckDB file can have before any lock is involved, in plain words."""
+    if path == ":memory:" or path.startswith("md:"):
+        return
+    file = Path(path)
+    if not file.parent.is_dir():
+        raise WarehouseError(
+            f"cannot open DuckDB file {path}: folder {file.parent} does not exist "
+            "(create it, or fix the profile's path / NPS_DUCKDB_PATH)"
+        )
+    if file.is_dir():
+        raise WarehouseError(f"cannot open DuckDB file {path}: it is a folder")
+    if not os.access(file if file.exists() else file.parent, os.W_OK):
+        raise WarehouseError(f"cannot open DuckDB file {path}: permission denied")
 
 
 def _connect_waiting(path: str, timeout: float) -> duckdb.DuckDBPyConnection:
@@ -85,13 +105,25 @@ def _connect_waiting(path: str, timeout: float) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(path)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+            text = str(exc)
+            if "lock" not in text.lower():
+                first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+                raise WarehouseError(f"cannot open DuckDB file {path}: {first}") from None
+            if time.monotonic() >= deadline:
                 raise WarehouseError(
                     f"cannot open DuckDB file {path} within {timeout:.0f}s: another process "
                     "(a dbt run or another loader) holds it; retry when it has finished"
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise WarehouseError(f"cannot open DuckDB file {path}: {first}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> int:

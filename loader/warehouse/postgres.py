@@ -61,7 +61,7 @@ def run_query(conn: Any, sql: str, params: Sequence[object]) -> list[tuple[Any, 
             return list(cur.fetchall())
     except psycopg2.Error as exc:
         message = (exc.pgerror or str(exc)).strip().splitlines()[0]
-        raise WarehouseError(f"{message} (has dbt run?)") from None
+        raise WarehouseError(f"{message} (run dbt on this warehouse first)") from None
 
 
 class PostgresWarehouse:

@@ -96,8 +96,8 @@ final as (
         is_deleted,
         {{ nps_reject_reason('score', 'created_at') }} as reject_reason,
         {{ nps_category('score') }} as category,
-        cast(created_at as date) as response_date,
-        cast({{ dbt.date_trunc('month', 'created_at') }} as date) as response_month,
+        {{ nps_local_date('created_at') }} as response_date,
+        {{ nps_local_month('created_at') }} as response_month,
         previous_response_date,
         _run_date,
         _extract_id,
@@ -108,7 +108,8 @@ final as (
         (select max(batch_versions._loaded_at) from versions as batch_versions)
         {%- else -%}
         cast(null as {{ dbt.type_timestamp() }})
-        {%- endif %} as _seen_through
+        {%- endif %} as _seen_through,
+        cast('{{ nps_reporting_timezone() }}' as {{ dbt.type_string() }}) as _reporting_timezone
 
     from newer_than_stored
 
