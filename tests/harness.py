@@ -46,6 +46,10 @@ class Stack:
     raw_schema: str = "raw"
     schema: str = "analytics"
     source_password: str | None = None
+    #: the zone whose days the run dates and the marts follow (loader and dbt alike)
+    reporting_timezone: str = "UTC"
+    #: what the source's naive DATETIME values mean
+    source_timezone: str = "UTC"
 
     @property
     def profiles_dir(self) -> Path:
@@ -63,6 +67,8 @@ class Stack:
             "NPS_RAW_SCHEMA": self.raw_schema,
             "DBT_PROFILES_DIR": str(self.profiles_dir),
             "NPS_LAKE_URL": self.lake,
+            "NPS_REPORTING_TIMEZONE": self.reporting_timezone,
+            "NPS_SOURCE_TIMEZONE": self.source_timezone,
         }
 
     def loader_env(self, source: TestSource | None) -> dict[str, str]:
@@ -79,12 +85,18 @@ class Stack:
         self, source: TestSource, lookback: dt.timedelta = dt.timedelta(hours=1)
     ) -> Settings:
         return Settings(
-            source=SourceSpec(source.url, table=source.table, password=source.password),
+            source=SourceSpec(
+                source.url,
+                table=source.table,
+                password=source.password,
+                timezone=self.source_timezone,
+            ),
             lake_url=self.lake,
             profiles_dir=str(self.profiles_dir),
             target=self.target,
             raw_schema=self.raw_schema,
             lookback=lookback,
+            reporting_timezone=self.reporting_timezone,
         )
 
     def run_day(

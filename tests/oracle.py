@@ -7,6 +7,7 @@ final state (one row per id, as production holds it).
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -37,17 +38,39 @@ def _counts(scores: list[int]) -> Counts:
     return (len(scores), promoters, passives, detractors, nps(promoters, detractors, len(scores)))
 
 
+def to_utc(wall_clock: dt.datetime, zone: str) -> dt.datetime:
+    """A naive wall-clock time of ``zone`` as a naive UTC instant; an ambiguous one (the
+    repeated hour) as its first occurrence, as the README promises."""
+    if zone == "UTC":
+        return wall_clock
+    aware = wall_clock.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0)
+    instant = aware.astimezone(dt.UTC)
+    back = instant.astimezone(zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)
+    assert back == wall_clock, f"{wall_clock} does not exist in {zone}: the tests avoid it"
+    return instant.replace(tzinfo=None)
+
+
+def local_date(instant: dt.datetime, zone: str) -> dt.date:
+    """The calendar date of a naive UTC instant on the wall clock of ``zone``."""
+    return instant.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
 def expected_marts(
     rows: list[tuple[int, dt.datetime | None, dt.datetime, bool, int | None]],
+    source_zone: str = "UTC",
+    reporting_zone: str = "UTC",
 ) -> Marts:
-    """``rows`` = the source table: (id, created_at, modified, deleted, score)."""
+    """``rows`` = the source table: (id, created_at, modified, deleted, score), its times
+    wall-clock times of ``source_zone``; days are those of ``reporting_zone``."""
     responses: dict[int, tuple[Any, ...]] = {}
     rejected: dict[int, str] = {}
     by_day: dict[dt.date, list[int]] = defaultdict(list)
     by_month: dict[dt.date, list[int]] = defaultdict(list)
-    for row_id, created_at, modified, deleted, score in rows:
+    for row_id, source_created_at, source_modified, deleted, score in rows:
         if deleted:
             continue
+        created_at = source_created_at and to_utc(source_created_at, source_zone)
+        modified = to_utc(source_modified, source_zone)
         if created_at is None:
             rejected[row_id] = "created_at is null"
         elif score is None:
@@ -56,7 +79,7 @@ def expected_marts(
             rejected[row_id] = "score out of range"
         else:
             category = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-            day = created_at.date()
+            day = local_date(created_at, reporting_zone)
             month = day.replace(day=1)
             responses[row_id] = (created_at, modified, score, category, day, month)
             by_day[day].append(score)

@@ -2,13 +2,23 @@
 
 Nothing here needs editing to deploy it. Every setting is a DAG param (change it per run in the
 trigger form) whose value an Airflow Variable ``nps_<param>`` overrides for every run (e.g. set
-``nps_lake_url`` in the UI, or ``AIRFLOW_VAR_NPS_LAKE_URL`` in the environment). The source
-password comes from the Airflow connection named by ``source_conn_id`` when it is set, else from
-the worker's environment (``NPS_SOURCE_PASSWORD``); warehouse credentials stay in the dbt
-``profiles.yml`` that the loader and dbt share.
+``nps_lake_url`` in the UI, or ``AIRFLOW_VAR_NPS_LAKE_URL`` in the environment). ``bin_dir`` and
+``profiles_dir`` default to ``<project_dir>/.venv/bin`` and ``<project_dir>``.
 
-Each run covers the data interval [D, D+1) and starts after it has ended; ``{{ ds }}`` is D.
-A failing command fails its task (and, after the retries, the run): nothing is swallowed.
+Source password: from the Airflow connection named by ``source_conn_id`` when it is set, else
+the worker's own ``NPS_SOURCE_PASSWORD`` is passed through (never an empty override). Only the
+tasks that read the source get it; the load and dbt tasks run with it blanked. Warehouse
+credentials stay in the dbt ``profiles.yml`` that the loader and dbt share.
+
+Schedule (read when the scheduler parses this file, from the worker environment):
+``NPS_REPORTING_TIMEZONE`` (default UTC) is the zone whose midnights end each run's day;
+``NPS_DAG_START_DATE`` (default 2021-06-01) and ``NPS_DAG_CATCHUP`` (default false: unpausing
+runs only the latest day; backfill history with ``nps-loader backfill``, see the README).
+
+Each run covers the data interval [D, D+1) of the reporting zone and starts after it has ended;
+D is that interval's start as a local date (``run_day`` below). A manually triggered run covers
+the last day that has ended, never the current one. A failing command fails its task (and, after
+the retries, the run): nothing is swallowed.
 """
 
 from __future__ import annotations
@@ -21,56 +31,123 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Param
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+REPORTING_TIMEZONE = os.environ.get("NPS_REPORTING_TIMEZONE", "UTC")
+START_DATE = os.environ.get("NPS_DAG_START_DATE", "2021-06-01")
+CATCHUP = os.environ.get("NPS_DAG_CATCHUP", "false").strip().lower() in ("1", "true", "yes")
+
 
 def setting(name: str) -> str:
     """The Airflow Variable ``nps_<name>`` if it is set, else the run's param."""
-    return f"{{{{ var.value.get('nps_{name}', params.{name}) }}}}"
+    return f"var.value.get('nps_{name}', params.{name})"
 
 
-with DAG(
-    dag_id="nps_pipeline",
-    description="Copy yesterday's NPS answers from production and rebuild the NPS marts",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2021, 6, 1, tz="UTC"),
-    catchup=True,
-    max_active_runs=1,  # days run in order; the marts are correct in any order, but one at a time is cheaper
-    default_args={
-        "retries": int(os.environ.get("NPS_DAG_RETRIES", "2")),
-        "retry_delay": dt.timedelta(minutes=5),
-    },
-    params={
-        "project_dir": Param("/opt/nps-warehouse", type="string", description="Checkout of nps-warehouse (the dbt project)"),
-        "bin_dir": Param("/opt/nps-warehouse/.venv/bin", type="string", description="Folder holding nps-loader and dbt"),
-        "profiles_dir": Param("/opt/nps-warehouse", type="string", description="Folder holding profiles.yml"),
-        "dbt_target": Param("dev", type="string", description="dbt target (dev, postgres, redshift)"),
-        "source_url": Param("", type="string", description="mysql://user@host:3306/db (no password)"),
-        "source_conn_id": Param("", type="string", description="Airflow connection holding the source password"),
-        "lake_url": Param("./lake", type="string", description="s3://bucket/prefix or a folder"),
-    },
-    tags=["nps", "dbt"],
-) as dag:
-    bin_dir = setting("bin_dir")
-    common = {
-        "cwd": setting("project_dir"),
-        "append_env": True,
-        "env": {
-            "NPS_SOURCE_URL": setting("source_url"),
-            "NPS_LAKE_URL": setting("lake_url"),
-            "DBT_TARGET": setting("dbt_target"),
-            "DBT_PROFILES_DIR": setting("profiles_dir"),
-            "NPS_SOURCE_PASSWORD": (
-                "{% set conn_id = var.value.get('nps_source_conn_id', params.source_conn_id) %}"
-                "{{ conn.get(conn_id).password if conn_id else '' }}"
+def template(expression: str) -> str:
+    return "{{ " + expression + " }}"
+
+
+PROJECT_DIR = setting("project_dir")
+BIN_DIR = template(f"{setting('bin_dir')} or ({PROJECT_DIR}) ~ '/.venv/bin'")
+PROFILES_DIR = template(f"{setting('profiles_dir')} or ({PROJECT_DIR})")
+#: the local day the run covers: its data interval's start, in the reporting zone
+RUN_DAY = "{{ run_day(data_interval_start) }}"
+SOURCE_PASSWORD = (
+    "{% set conn_id = " + setting("source_conn_id") + " %}"
+    "{{ conn.get(conn_id).password if conn_id else worker_env('NPS_SOURCE_PASSWORD') }}"
+)
+
+
+def run_day(interval_start: pendulum.DateTime) -> str:
+    return str(interval_start.in_timezone(REPORTING_TIMEZONE).strftime("%Y-%m-%d"))
+
+
+def worker_env(name: str) -> str:
+    return os.environ.get(name, "")
+
+
+with (
+    DAG(
+        dag_id="nps_pipeline",
+        description="Copy yesterday's NPS answers from production and rebuild the NPS marts",
+        schedule=CronDataIntervalTimetable("0 0 * * *", timezone=REPORTING_TIMEZONE),
+        start_date=pendulum.parse(START_DATE, tz=REPORTING_TIMEZONE),
+        catchup=CATCHUP,
+        max_active_runs=1,  # days run in order; the marts are correct in any order, but one at a time is cheaper
+        default_args={
+            "retries": int(os.environ.get("NPS_DAG_RETRIES", "2")),
+            "retry_delay": dt.timedelta(minutes=5),
+        },
+        user_defined_macros={"run_day": run_day, "worker_env": worker_env},
+        params={
+            "project_dir": Param(
+                "/opt/nps-warehouse",
+                type="string",
+                description="Checkout of nps-warehouse (the dbt project)",
+            ),
+            "bin_dir": Param(
+                "",
+                type="string",
+                description="Folder holding nps-loader and dbt (default: <project_dir>/.venv/bin)",
+            ),
+            "profiles_dir": Param(
+                "",
+                type="string",
+                description="Folder holding profiles.yml (default: <project_dir>)",
+            ),
+            "dbt_target": Param(
+                "dev", type="string", description="dbt target (dev, postgres, redshift)"
+            ),
+            "source_url": Param(
+                "", type="string", description="mysql://user@host:3306/db (no password)"
+            ),
+            "source_conn_id": Param(
+                "", type="string", description="Airflow connection holding the source password"
+            ),
+            "lake_url": Param(
+                "./lake",
+                type="string",
+                description="s3://bucket/prefix or a folder; extracts go under <lake>/nps/",
             ),
         },
+        tags=["nps", "dbt"],
+    ) as dag
+):
+    env = {
+        "NPS_SOURCE_URL": template(setting("source_url")),
+        "NPS_LAKE_URL": template(setting("lake_url")),
+        "DBT_TARGET": template(setting("dbt_target")),
+        "DBT_PROFILES_DIR": PROFILES_DIR,
+        "NPS_REPORTING_TIMEZONE": REPORTING_TIMEZONE,
     }
-    extract = BashOperator(task_id="extract", bash_command=f"{bin_dir}/nps-loader extract --date {{{{ ds }}}} --json", **common)
-    load = BashOperator(task_id="load", bash_command=f"{bin_dir}/nps-loader load --date {{{{ ds }}}} --json", **common)
+    reads_source = {
+        "cwd": template(PROJECT_DIR),
+        "append_env": True,
+        "env": {**env, "NPS_SOURCE_PASSWORD": SOURCE_PASSWORD},
+    }
+    no_source = {
+        "cwd": template(PROJECT_DIR),
+        "append_env": True,
+        "env": {**env, "NPS_SOURCE_PASSWORD": ""},
+    }
+
+    extract = BashOperator(
+        task_id="extract",
+        bash_command=f"{BIN_DIR}/nps-loader extract --date {RUN_DAY} --json",
+        **reads_source,
+    )
+    load = BashOperator(
+        task_id="load",
+        bash_command=f"{BIN_DIR}/nps-loader load --date {RUN_DAY} --json",
+        **no_source,
+    )
     dbt_build = BashOperator(
         task_id="dbt_build",
-        bash_command=f"{bin_dir}/dbt build --vars '{{run_date: {{{{ ds }}}}}}'",
-        **common,
+        bash_command=f"{BIN_DIR}/dbt build --vars '{{run_date: {RUN_DAY}}}'",
+        **no_source,
     )
-    verify = BashOperator(task_id="verify", bash_command=f"{bin_dir}/nps-loader verify --date {{{{ ds }}}} --json", **common)
+    verify = BashOperator(
+        task_id="verify",
+        bash_command=f"{BIN_DIR}/nps-loader verify --date {RUN_DAY} --json",
+        **reads_source,
+    )
 
     extract >> load >> dbt_build >> verify
