@@ -137,6 +137,13 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
                 "NPS_SOURCE_PASSWORD instead",
                 err=True,
             )
+    if kw["lake"].rstrip("/").rsplit("/", 1)[-1] == "nps":
+        click.echo(
+            f"nps-loader: warning: --lake {kw['lake']} ends in /nps and extracts go under "
+            "<lake>/nps/run_date=D/, so keys will read .../nps/nps/...; the lake is the folder "
+            "or prefix that holds nps/ (e.g. s3://my-lake)",
+            err=True,
+        )
     return Settings(
         source=source,
         lake_url=kw["lake"],
@@ -362,8 +369,8 @@ def backfill(start: str, end: str, **kw: Any) -> None:
 def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> None:
     """Reconcile the source with nps_summary_daily; exit 1 on a mismatch.
 
-    Compares, per day (UTC date of created_at), the source's current valid, not-deleted
-    responses with the mart. Run it after `dbt run`.
+    Compares, per day (date of created_at in the reporting zone), the source's current valid,
+    not-deleted responses with the mart. Run it after `dbt run`.
 
     \b
     Example:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute
 
 from loader.dates import UTC, local_midnight_utc
-from loader.errors import WarehouseError
+from loader.errors import ConfigError, WarehouseError
 from loader.identifiers import validate_identifier
 from loader.pipeline import Settings
 from loader.source import EXTRACT_SCHEMA, RowFilter, SourceSpec, read_rows
@@ -101,7 +101,16 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> list[str]:
         (cutoff,) = warehouse.query(f"select max(window_end) from {raw}.nps_loads", ())[0]
         if cutoff is None:
             raise WarehouseError("nothing has been loaded yet: run nps-loader first")
-        source = tally(spec, first, last, settings.reporting_timezone, cutoff)
+        zone = settings.reporting_timezone
+        for (built,) in warehouse.query(
+            f"select distinct _reporting_timezone from {schema}.int_nps_responses_current", ()
+        ):
+            if built != zone:
+                raise ConfigError(
+                    f"the marts count days of {built} but verify was asked for days of {zone}: "
+                    f"set --reporting-timezone / NPS_REPORTING_TIMEZONE to {built}"
+                )
+        source = tally(spec, first, last, zone, cutoff)
         mart: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for day, promoters, passives, detractors in warehouse.query(
             "select response_date, promoters, passives, detractors "
