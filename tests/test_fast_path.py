@@ -85,3 +85,26 @@ def test_auto_driver_extract_round_trips_through_the_lake(
     extract_day(source, lake, Window.for_day(D, dt.timedelta(hours=1)))
     table = read_extract(lake, read_manifest(lake, D))
     assert table.num_rows == 5 and table.schema.equals(EXTRACT_SCHEMA)
+
+
+def test_both_drivers_convert_a_dst_zone_identically(source: SourceSpec) -> None:
+    """DATETIME values in America/New_York: the same UTC instants from either driver, the
+    window taken in New York days, a null created_at kept null."""
+    zone = "America/New_York"
+    window = Window.for_day(D, dt.timedelta(hours=1), zone)
+    assert (window.start, window.end) == (dt.datetime(2021, 9, 16, 3), dt.datetime(2021, 9, 17, 4))
+    tables = {}
+    for driver in ("pymysql", "connectorx"):
+        spec = dataclasses.replace(source, driver=driver, timezone=zone)
+        import pyarrow as pa
+
+        batches = list(read_window(spec, window, batch_rows=2))
+        tables[driver] = pa.Table.from_batches(batches, schema=EXTRACT_SCHEMA).sort_by("id")
+    assert tables["pymysql"].equals(tables["connectorx"])
+    # wall clock 2021-09-16 12:34:56.123456 EDT is 16:34:56.123456 UTC; the row stamped
+    # 2021-09-17 00:00 New York time starts the next New York day and stays out
+    assert tables["pymysql"].column("id").to_pylist() == [1, 2, 3, 4, 9_223_372_036_854_775_807]
+    assert tables["pymysql"].column("modified").to_pylist()[1] == dt.datetime(
+        2021, 9, 16, 16, 34, 56, 123456
+    )
+    assert tables["pymysql"].column("created_at").to_pylist()[2] is None
