@@ -56,8 +56,8 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python scripts/demo_report.py 7
 
 lint: install
-	$(BIN)/ruff check loader tests scripts bench
-	$(BIN)/ruff format --check loader tests scripts bench
+	$(BIN)/ruff check loader tests scripts bench orchestration
+	$(BIN)/ruff format --check loader tests scripts bench orchestration
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint models tests/dbt
 

@@ -24,20 +24,20 @@ from loader.source import SourceSpec
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _settings_options(func: F) -> F:
-    """Options shared by every command that touches the source, the lake or the warehouse."""
-    options = [
+_OPTIONS: dict[str, list[Callable[[F], F]]] = {
+    "source": [
         click.option(
             "--source",
             envvar="NPS_SOURCE_URL",
-            help="mysql://user@host:3306/db or sqlite:///path [NPS_SOURCE_URL]",
+            help="Required. mysql://user@host:3306/db (password in NPS_SOURCE_PASSWORD) or "
+            "sqlite:///path [NPS_SOURCE_URL]",
         ),
         click.option(
             "--source-table",
             envvar="NPS_SOURCE_TABLE",
             default="nps",
             show_default=True,
-            help="[NPS_SOURCE_TABLE]",
+            help="The production table [NPS_SOURCE_TABLE]",
         ),
         click.option(
             "--cursor-column",
@@ -59,37 +59,8 @@ def _settings_options(func: F) -> F:
             default="auto",
             show_default=True,
             type=click.Choice(["auto", "pymysql", "connectorx"]),
-            help="MySQL reader: connectorx (fast, Arrow-native) when installed, else pymysql [NPS_SOURCE_DRIVER]",
-        ),
-        click.option(
-            "--lake",
-            envvar="NPS_LAKE_URL",
-            default="./lake",
-            show_default=True,
-            help="s3://bucket/prefix or a folder [NPS_LAKE_URL]",
-        ),
-        click.option(
-            "--profiles-dir",
-            envvar="DBT_PROFILES_DIR",
-            help="Folder holding profiles.yml [DBT_PROFILES_DIR]",
-        ),
-        click.option(
-            "--target", envvar="DBT_TARGET", help="dbt target (default: the profile's) [DBT_TARGET]"
-        ),
-        click.option(
-            "--raw-schema",
-            envvar="NPS_RAW_SCHEMA",
-            default="raw",
-            show_default=True,
-            help="[NPS_RAW_SCHEMA]",
-        ),
-        click.option(
-            "--lookback",
-            envvar="NPS_LOOKBACK",
-            default="1h",
-            show_default=True,
-            help="How far before midnight a day's extract starts: a number and a unit "
-            "s, m, h or d (90m, 1h, 2d), or 0 [NPS_LOOKBACK]",
+            help="MySQL reader: connectorx (fast, Arrow-native) when installed, else pymysql "
+            "[NPS_SOURCE_DRIVER]",
         ),
         click.option(
             "--source-timezone",
@@ -99,6 +70,51 @@ def _settings_options(func: F) -> F:
             help="IANA zone of the source's naive DATETIME values, e.g. Asia/Seoul "
             "(TIMESTAMP columns are read as UTC) [NPS_SOURCE_TIMEZONE]",
         ),
+    ],
+    "lake": [
+        click.option(
+            "--lake",
+            envvar="NPS_LAKE_URL",
+            default="./lake",
+            show_default=True,
+            help="s3://bucket/prefix or a folder; extracts go under <lake>/nps/ [NPS_LAKE_URL]",
+        ),
+    ],
+    "warehouse": [
+        click.option(
+            "--profiles-dir",
+            envvar="DBT_PROFILES_DIR",
+            help="Folder holding profiles.yml, shared with dbt [DBT_PROFILES_DIR]",
+        ),
+        click.option(
+            "--target",
+            envvar="DBT_TARGET",
+            help="dbt target (default: the profile's) [DBT_TARGET]",
+        ),
+        click.option(
+            "--raw-schema",
+            envvar="NPS_RAW_SCHEMA",
+            default="raw",
+            show_default=True,
+            help="Schema of raw.nps and raw.nps_loads [NPS_RAW_SCHEMA]",
+        ),
+    ],
+    "lookback": [
+        click.option(
+            "--lookback",
+            envvar="NPS_LOOKBACK",
+            default="1h",
+            show_default=True,
+            help="How far before midnight a day's extract starts: a number and a unit "
+            "s, m, h or d (90m, 1h, 2d), or 0 [NPS_LOOKBACK]",
+        ),
+        click.option(
+            "--allow-open-day",
+            is_flag=True,
+            help="Extract a day that has not ended yet (it would load a partial day)",
+        ),
+    ],
+    "reporting": [
         click.option(
             "--reporting-timezone",
             envvar="NPS_REPORTING_TIMEZONE",
@@ -107,19 +123,34 @@ def _settings_options(func: F) -> F:
             help="IANA zone whose days the run dates, the marts and verify use; the same as "
             "dbt's reporting_timezone var [NPS_REPORTING_TIMEZONE]",
         ),
+    ],
+    "output": [
         click.option(
-            "--json", "as_json", is_flag=True, help="Print one JSON result line (for orchestrators)"
+            "--json",
+            "as_json",
+            is_flag=True,
+            help="Print one JSON line on stdout, the result or the error (for orchestrators)",
         ),
         click.option("--debug", is_flag=True, help="Show tracebacks"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    ],
+}
+
+
+def _options(*groups: str) -> Callable[[F], F]:
+    """The options of the named groups, and only those: each command shows what it uses."""
+
+    def decorate(func: F) -> F:
+        for group in reversed(groups):
+            for option in reversed(_OPTIONS[group]):
+                func = option(func)
+        return func
+
+    return decorate
 
 
 def _build_settings(kw: dict[str, Any]) -> Settings:
     source = None
-    if kw["source"]:
+    if kw.get("source"):
         deleted = kw["deleted_column"]
         source = SourceSpec(
             url=kw["source"],
@@ -137,23 +168,30 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
                 "NPS_SOURCE_PASSWORD instead",
                 err=True,
             )
-    if kw["lake"].rstrip("/").rsplit("/", 1)[-1] == "nps":
+    lake = kw.get("lake") or "./lake"
+    if lake.rstrip("/").rsplit("/", 1)[-1] == "nps":
         click.echo(
-            f"nps-loader: warning: --lake {kw['lake']} ends in /nps and extracts go under "
+            f"nps-loader: warning: --lake {lake} ends in /nps and extracts go under "
             "<lake>/nps/run_date=D/, so keys will read .../nps/nps/...; the lake is the folder "
             "or prefix that holds nps/ (e.g. s3://my-lake)",
             err=True,
         )
     return Settings(
         source=source,
-        lake_url=kw["lake"],
-        profiles_dir=kw["profiles_dir"],
-        target=kw["target"],
-        raw_schema=kw["raw_schema"],
-        lookback=parse_lookback(kw["lookback"]),
-        reporting_timezone=parse_timezone(kw["reporting_timezone"], "--reporting-timezone"),
+        lake_url=lake,
+        profiles_dir=kw.get("profiles_dir"),
+        target=kw.get("target"),
+        raw_schema=kw.get("raw_schema") or "raw",
+        lookback=parse_lookback(kw.get("lookback") or "1h"),
+        reporting_timezone=parse_timezone(
+            kw.get("reporting_timezone") or "UTC", "--reporting-timezone"
+        ),
         allow_open_day=bool(kw.get("allow_open_day")),
     )
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 def _report(kw: dict[str, Any], result: dict[str, Any], text: str) -> None:
@@ -164,7 +202,16 @@ def _report(kw: dict[str, Any], result: dict[str, Any], text: str) -> None:
 
 
 def _handle_errors(func: F) -> F:
-    """One clear line on stderr and a non-zero exit; a traceback only with --debug."""
+    """One clear line on stderr and a non-zero exit; a traceback only with --debug. With
+    --json the error is also one JSON line on stdout, where an orchestrator reads results."""
+    command = func.__name__.replace("_", "-")
+
+    def fail(kw: dict[str, Any], message: str, code: int) -> None:
+        if kw.get("as_json"):
+            error = {"command": command, "ok": False, "error": message, "exit_code": code}
+            click.echo(json.dumps(error, sort_keys=True))
+        click.echo(f"nps-loader: error: {message}", err=True)
+        sys.exit(code)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kw: Any) -> Any:
@@ -173,17 +220,15 @@ def _handle_errors(func: F) -> F:
         except LoaderError as exc:
             if kw.get("debug"):
                 raise
-            click.echo(f"nps-loader: error: {redact(str(exc))}", err=True)
-            sys.exit(exc.exit_code)
+            fail(kw, redact(str(exc)), exc.exit_code)
         except Exception as exc:  # an unexpected failure still fails loudly, in one line
             if kw.get("debug"):
                 raise
-            click.echo(
-                f"nps-loader: error: unexpected {type(exc).__name__}: {redact(str(exc))} "
-                "(re-run with --debug for the traceback)",
-                err=True,
+            message = (
+                f"unexpected {type(exc).__name__}: {redact(str(exc))} "
+                "(re-run with --debug for the traceback)"
             )
-            sys.exit(1)
+            fail(kw, message, 1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -201,12 +246,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--date", "date_", required=True, help="The day to extract (YYYY-MM-DD)")
-@click.option(
-    "--allow-open-day",
-    is_flag=True,
-    help="Extract a day that has not ended yet (it would load a partial day)",
-)
-@_settings_options
+@_options("source", "lake", "lookback", "reporting", "output")
 @_handle_errors
 def extract(date_: str, **kw: Any) -> None:
     """Extract one day from the source into the lake.
@@ -233,7 +273,7 @@ def extract(date_: str, **kw: Any) -> None:
 
 @main.command()
 @click.option("--date", "date_", required=True, help="The day to load (YYYY-MM-DD)")
-@_settings_options
+@_options("lake", "warehouse", "output")
 @_handle_errors
 def load(date_: str, **kw: Any) -> None:
     """Load one extracted day from the lake into raw.nps (replacing that day).
@@ -266,12 +306,7 @@ def _print_load(kw: dict[str, Any], command: str, result: Any) -> None:
 
 @main.command()
 @click.option("--date", "date_", required=True, help="The day to run (YYYY-MM-DD)")
-@click.option(
-    "--allow-open-day",
-    is_flag=True,
-    help="Extract a day that has not ended yet (it would load a partial day)",
-)
-@_settings_options
+@_options("source", "lake", "warehouse", "lookback", "reporting", "output")
 @_handle_errors
 def run(date_: str, **kw: Any) -> None:
     """Extract one day, then load it.
@@ -295,12 +330,7 @@ def run(date_: str, **kw: Any) -> None:
 @main.command()
 @click.option("--start", required=True, help="First day (YYYY-MM-DD)")
 @click.option("--end", required=True, help="Last day, inclusive (YYYY-MM-DD)")
-@click.option(
-    "--allow-open-day",
-    is_flag=True,
-    help="Extract a day that has not ended yet (it would load a partial day)",
-)
-@_settings_options
+@_options("source", "lake", "warehouse", "lookback", "reporting", "output")
 @_handle_errors
 def backfill(start: str, end: str, **kw: Any) -> None:
     """Run every day from --start to --end inclusive, oldest first.
@@ -356,7 +386,7 @@ def backfill(start: str, end: str, **kw: Any) -> None:
             "rows": rows,
             "seconds": round(seconds, 3),
         },
-        f"backfilled {len(done)} day{'s' if len(done) != 1 else ''} {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
+        f"backfilled {_days(len(done))} {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
     )
 
 
@@ -364,7 +394,7 @@ def backfill(start: str, end: str, **kw: Any) -> None:
 @click.option("--date", "date_", help="One day to verify (YYYY-MM-DD)")
 @click.option("--start", help="First day (YYYY-MM-DD)")
 @click.option("--end", help="Last day, inclusive (YYYY-MM-DD)")
-@_settings_options
+@_options("source", "warehouse", "reporting", "output")
 @_handle_errors
 def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> None:
     """Reconcile the source with nps_summary_daily; exit 1 on a mismatch.
@@ -388,17 +418,19 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
     mismatches = verify_days(_build_settings(kw), days[0], days[-1])
     result = {
         "command": "verify",
+        "ok": not mismatches,
         "start": days[0],
         "end": days[-1],
         "days": len(days),
         "mismatches": len(mismatches),
+        "mismatched_days": mismatches,
     }
     if mismatches:
         for line in mismatches:
             click.echo(line, err=True)
-        _report(kw, result, f"verify: {len(mismatches)} of {len(days)} days differ")
+        _report(kw, result, f"verify: {len(mismatches)} of {_days(len(days))} differ")
         sys.exit(1)
-    _report(kw, result, f"verify: {len(days)} days match the source")
+    _report(kw, result, f"verify: {_days(len(days))} match the source")
 
 
 @main.command("demo-source")
@@ -410,10 +442,20 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
 @click.option("--days", default=122, show_default=True, help="How many days of answers")
 @click.option("--per-day", default=300, show_default=True, help="Average answers per day")
 @click.option("--as-of", help="Write the table as it was at this UTC time (default: the end)")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON result line (for orchestrators)"
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks")
 @_handle_errors
 def demo_source(
-    path_: str, seed: int, start: str, days: int, per_day: int, as_of: str | None, debug: bool
+    path_: str,
+    seed: int,
+    start: str,
+    days: int,
+    per_day: int,
+    as_of: str | None,
+    as_json: bool,
+    debug: bool,
 ) -> None:
     """Write a synthetic production nps table to a SQLite file.
 
@@ -438,4 +480,8 @@ def demo_source(
             ) from None
     events = generate_events(seed, first, days, per_day)
     rows = write_sqlite(Path(path_), state_as_of(events, moment).values())
-    click.echo(f"wrote {rows} rows to {path_} ({len(events)} events, {first} + {days} days)")
+    _report(
+        {"as_json": as_json},
+        {"command": "demo-source", "path": path_, "rows": rows, "events": len(events)},
+        f"wrote {rows} rows to {path_} ({len(events)} events, {first} + {_days(days)})",
+    )

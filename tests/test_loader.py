@@ -234,3 +234,43 @@ def test_an_empty_day_is_a_noop_that_says_so(duckdb_stack: Stack, tmp_path: Path
     source = _source(tmp_path, [ROW])
     result = cli(duckdb_stack, source, "run", "--date", "2021-09-20")
     assert "0 rows" in result.stdout and "empty" in result.stdout
+
+
+def test_each_command_shows_only_its_options_and_speaks_json(
+    duckdb_stack: Stack, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from loader.cli import main
+
+    runner = CliRunner()
+    shown = {
+        command: runner.invoke(main, [command, "--help"]).output
+        for command in ("extract", "load", "run", "backfill", "verify", "demo-source")
+    }
+    assert "--source " not in shown["load"] and "--lookback" not in shown["load"]
+    assert "--profiles-dir" not in shown["extract"] and "--raw-schema" not in shown["extract"]
+    assert "--lake" not in shown["verify"] and "--lookback" not in shown["verify"]
+    assert all("--json" in text for text in shown.values())
+    assert "Required." in shown["run"] and "Required." in shown["verify"]
+
+    source = _source(tmp_path, [ROW])
+    one = cli(duckdb_stack, source, "backfill", "--start", "2021-09-16", "--end", "2021-09-16")
+    assert "backfilled 1 day 2021-09-16..2021-09-16" in one.stdout
+    failed = cli(duckdb_stack, source, "load", "--date", "2021-09-10", "--json", check=False)
+    assert failed.returncode == 1
+    error = json.loads(failed.stdout)
+    assert error["ok"] is False and error["exit_code"] == 1 and "no extract of" in error["error"]
+    made = cli(
+        duckdb_stack,
+        None,
+        "demo-source",
+        "--path",
+        str(tmp_path / "demo.db"),
+        "--days",
+        "1",
+        "--per-day",
+        "5",
+        "--json",
+    )
+    assert json.loads(made.stdout)["command"] == "demo-source"

@@ -1,5 +1,7 @@
 {#-
-    The date vars that choose which raw load days an incremental run processes.
+    Which raw rows an incremental run processes: the vars that choose them (validated in
+    on-run-start, with the checks that the warehouse is ready), and the predicate the
+    current-state model filters raw with.
     An unquoted YAML date (run_date: 2021-09-16) arrives as a date object, a quoted one as a
     string: both are accepted; anything else fails at once with a message naming the var.
 -#}
@@ -114,3 +116,24 @@
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro nps_batch_predicate() -%}
+    {#- The raw rows an incremental run of the current-state model reads (see dbt_project.yml vars). -#}
+    {%- set batch = nps_batch_vars() -%}
+    {%- if batch.mode == 'since_last_run' -%}
+        _loaded_at > (
+            select
+                {{ dbt.dateadd('minute', -1 * var('loaded_at_lookback_minutes'),
+                    'coalesce(max(_seen_through), ' ~ nps_low_timestamp() ~ ')') }}
+            from {{ this }}
+        )
+    {%- else -%}
+        _run_date between cast('{{ batch.start }}' as date) and cast('{{ batch.end }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro nps_run_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
