@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 DEMO_START := 2021-06-01
 DEMO_LAST := 2021-09-30
 DEMO_ENV := NPS_DUCKDB_PATH=demo/warehouse.duckdb NPS_LAKE_URL=demo/lake DBT_TARGET=dev
+# dbt's full log on demand: make demo VERBOSE=1
+DBT_DEMO_FLAGS := $(if $(VERBOSE),,--quiet)
 
-.PHONY: install demo test lint system-deps docs bench redshift-smoke clean
+.PHONY: install demo demo-shell test lint system-deps docs bench redshift-smoke clean
 
 install: $(VENV)/.installed profiles.yml
 
@@ -49,11 +51,17 @@ demo: install
 	rm -rf demo
 	$(BIN)/nps-loader demo-source --path demo/source.db --seed 42 --start $(DEMO_START) --days 122
 	$(DEMO_ENV) $(BIN)/nps-loader backfill --source sqlite:///demo/source.db --start $(DEMO_START) --end 2021-09-29
-	$(DEMO_ENV) $(BIN)/dbt build
+	$(DEMO_ENV) $(BIN)/dbt $(DBT_DEMO_FLAGS) build
 	$(DEMO_ENV) $(BIN)/nps-loader run --source sqlite:///demo/source.db --date $(DEMO_LAST)
-	$(DEMO_ENV) $(BIN)/dbt run --vars '{run_date: $(DEMO_LAST)}'
+	$(DEMO_ENV) $(BIN)/dbt $(DBT_DEMO_FLAGS) run --vars '{run_date: $(DEMO_LAST)}'
 	$(DEMO_ENV) $(BIN)/nps-loader verify --source sqlite:///demo/source.db --start $(DEMO_START) --end $(DEMO_LAST)
 	$(DEMO_ENV) $(BIN)/python scripts/demo_report.py 7
+
+# A shell with .venv active and the demo's settings (demo.env): dbt, nps-loader verify, dbt docs.
+demo-shell: install
+	@[ -f demo/warehouse.duckdb ] || { echo "run make demo first"; exit 2; }
+	@echo "demo shell: dbt and nps-loader use demo/ (exit to leave)"
+	@bash --rcfile <(echo '[ -f ~/.bashrc ] && . ~/.bashrc; . .venv/bin/activate; . ./demo.env; PS1="(nps-demo) $$PS1"') -i
 
 lint: install
 	$(BIN)/ruff check loader tests scripts bench orchestration
@@ -74,9 +82,10 @@ test: install system-deps lint .venv-airflow/.installed
 bench: install system-deps .venv-bench/.installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Documents the demo's warehouse after `make demo` (else the profile's default target).
 docs: install
-	$(BIN)/dbt docs generate
-	@echo "serve with: $(BIN)/dbt docs serve --port 8080"
+	$(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV)) $(BIN)/dbt docs generate
+	@echo "serve with: $(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV) )$(BIN)/dbt docs serve --port 8080"
 
 # For a user with a Redshift cluster: load three demo days through S3 and build the marts there.
 # Needs NPS_REDSHIFT_HOST, NPS_REDSHIFT_USER, NPS_REDSHIFT_PASSWORD, NPS_REDSHIFT_DATABASE,

@@ -7,6 +7,32 @@ import sys
 
 import duckdb
 
+NEXT = """
+What you just saw
+  - nps-loader demo-source wrote a synthetic production table (demo/source.db): four months of
+    answers with updates, soft deletes, undeletes, late commits and a few invalid scores.
+  - nps-loader backfill extracted each day into demo/lake (Parquet + manifests) and loaded it into
+    demo/warehouse.duckdb (raw.nps: {loaded} rows for {source_rows} responses: raw keeps every
+    version, and each day's extract starts an hour before midnight, so rows changed in that hour
+    are read twice; the marts count each response once).
+  - dbt build made the marts and ran the tests. {quarantined} answers with an invalid score are
+    quarantined: the test has_no_rows on nps_rejected_responses warns about them on purpose.
+  - One more day ran incrementally, and nps-loader verify reconciled every day with the source.
+
+What to run next
+  make demo-shell                      # .venv + demo.env: dbt and nps-loader on the demo
+  dbt run --vars '{{run_date: 2021-09-30}}'   # fold a loaded day into the marts
+  nps-loader verify --start 2021-09-01 --end 2021-09-30
+  make docs && dbt docs serve          # the analysts' site, on the demo warehouse
+  make demo VERBOSE=1                  # the demo again, with dbt's full log
+"""
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    raw = con.execute("select count(*) from raw.nps").fetchone()
+    source = con.execute("select count(distinct id) from raw.nps").fetchone()
+    return (raw[0] if raw else 0, source[0] if source else 0)
+
 
 def main() -> None:
     path = os.environ.get("NPS_DUCKDB_PATH", "warehouse.duckdb")
@@ -24,9 +50,10 @@ def main() -> None:
             f"from analytics.nps_summary_daily order by response_date desc limit {days}"
         ).show()
         rejected = con.execute("select count(*) from analytics.nps_rejected_responses").fetchone()
-        print(
-            f"\n{rejected[0] if rejected else 0} responses quarantined in analytics.nps_rejected_responses"
-        )
+        quarantined = rejected[0] if rejected else 0
+        print(f"\n{quarantined} responses quarantined in analytics.nps_rejected_responses")
+        loaded, source_rows = _counts(con)
+        print(NEXT.format(quarantined=quarantined, loaded=loaded, source_rows=source_rows))
     finally:
         con.close()
 
