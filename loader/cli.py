@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +20,10 @@ from loader.dates import day_range, parse_date, parse_lookback, parse_timezone
 from loader.errors import ConfigError, LoaderError, redact
 from loader.pipeline import Settings
 from loader.source import SourceSpec
+
+if TYPE_CHECKING:
+    from loader.warehouse import LoadResult
+from loader.warehouse import LoadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -350,9 +354,13 @@ def backfill(start: str, end: str, **kw: Any) -> None:
     settings.require_source()
     settings.window(days[-1])  # refuses a range reaching a day that has not ended
     settings.check_warehouse()
-    done: list[dt.date] = []
     rows = 0
     started = time.monotonic()
+
+    def count(result: LoadResult) -> None:
+        nonlocal rows
+        rows += result.rows
+
     show = sys.stderr.isatty() and not kw["as_json"]
     with (
         click.progressbar(
@@ -368,13 +376,7 @@ def backfill(start: str, end: str, **kw: Any) -> None:
         if show
         else contextlib.nullcontext(days) as bar  # no bar when stderr is not a terminal
     ):
-        for day in bar:
-            try:
-                rows += pipeline.run(settings, day).rows
-            except LoaderError as exc:
-                succeeded = f"{done[0]}..{done[-1]}" if done else "none"
-                raise type(exc)(f"{day} failed: {exc} (days that succeeded: {succeeded})") from exc
-            done.append(day)
+        done = pipeline.backfill(settings, bar, on_day=count)
     seconds = time.monotonic() - started
     _report(
         kw,
@@ -382,11 +384,11 @@ def backfill(start: str, end: str, **kw: Any) -> None:
             "command": "backfill",
             "start": days[0],
             "end": days[-1],
-            "days": len(done),
-            "rows": rows,
+            "days": len(done.days),
+            "rows": done.rows,
             "seconds": round(seconds, 3),
         },
-        f"backfilled {_days(len(done))} {days[0]}..{days[-1]}: {rows} rows in {seconds:.1f}s",
+        f"backfilled {_days(len(done.days))} {days[0]}..{days[-1]}: {done.rows} rows in {seconds:.1f}s",
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
+from loader.source import SQLITE_TIMESTAMP_FORMAT
 
 # A plausible NPS answer distribution: many 9-10s, a long tail of detractors.
 SCORE_WEIGHTS = [2, 1, 1, 2, 2, 4, 5, 9, 17, 22, 35]
@@ -93,7 +93,7 @@ def state_as_of(events: Iterable[Event], as_of: dt.datetime | None) -> dict[int,
 
 
 def _ts(value: dt.datetime | None) -> str | None:
-    return value.strftime(SQLITE_TS) if value is not None else None
+    return value.strftime(SQLITE_TIMESTAMP_FORMAT) if value is not None else None
 
 
 def write_sqlite(path: Path, rows: Iterable[Event], table: str = "nps") -> int:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from loader.dates import UTC, Window
-from loader.errors import ConfigError
+from loader.errors import ConfigError, LoaderError
 from loader.extract import Manifest, extract_day, iter_extract, read_manifest
 from loader.lake import Lake, open_lake
 from loader.profile import Target, load_target
@@ -83,3 +84,30 @@ def run(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = Non
     the extract, so a long extract never blocks a dbt run."""
     extract(settings, run_date)
     return load(settings, run_date, warehouse)
+
+
+@dataclass
+class BackfillResult:
+    days: list[dt.date] = field(default_factory=list)
+    rows: int = 0
+
+
+def backfill(
+    settings: Settings,
+    days: Iterable[dt.date],
+    on_day: Callable[[LoadResult], None] | None = None,
+) -> BackfillResult:
+    """``run`` every day in order; stop at the first failure, saying which days succeeded
+    (re-running them is safe: each day replaces itself)."""
+    done = BackfillResult()
+    for day in days:
+        try:
+            result = run(settings, day)
+        except LoaderError as exc:
+            succeeded = f"{done.days[0]}..{done.days[-1]}" if done.days else "none"
+            raise type(exc)(f"{day} failed: {exc} (days that succeeded: {succeeded})") from exc
+        done.days.append(day)
+        done.rows += result.rows
+        if on_day is not None:
+            on_day(result)
+    return done

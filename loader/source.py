@@ -39,7 +39,8 @@ _FIELDS: list[pa.Field[Any]] = [
 ]
 EXTRACT_SCHEMA = pa.schema(_FIELDS)
 
-_SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
+#: How the SQLite demo source stores timestamps (as text), read and written alike.
+SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 BATCH_ROWS = 50_000
 
 
@@ -329,7 +330,8 @@ def _read_sqlite(
         bounds = _source_bounds(spec, columns, row_filter)
         conn.execute("begin")  # one read transaction: a consistent snapshot of the file
         cur = conn.execute(
-            _select_sql(spec, row_filter, '"', "?"), [t.strftime(_SQLITE_TS) for t in bounds]
+            _select_sql(spec, row_filter, '"', "?"),
+            [t.strftime(SQLITE_TIMESTAMP_FORMAT) for t in bounds],
         )
         while rows := cur.fetchmany(batch_rows):
             yield _to_utc(_to_batch(rows, all_text=False), spec, columns)

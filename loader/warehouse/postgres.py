@@ -41,8 +41,15 @@ def connect(target: Target) -> Any:
             application_name="nps-loader",
         )
     except psycopg2.OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
-        raise WarehouseError(f"cannot connect to the warehouse {where}: {first_line}") from None
+        raise WarehouseError(
+            f"cannot connect to the warehouse {where}: {error_line(exc)}"
+        ) from None
+
+
+def error_line(exc: Exception) -> str:
+    """The first line of a psycopg2 error: the server's message, without its context lines."""
+    text = (getattr(exc, "pgerror", None) or str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def ensure_raw(conn: Any, statements: list[str]) -> None:
@@ -60,8 +67,7 @@ def run_query(conn: Any, sql: str, params: Sequence[object]) -> list[tuple[Any, 
             cur.execute(sql, tuple(params))
             return list(cur.fetchall())
     except psycopg2.Error as exc:
-        message = (exc.pgerror or str(exc)).strip().splitlines()[0]
-        raise WarehouseError(f"{message} (run dbt on this warehouse first)") from None
+        raise WarehouseError(f"{error_line(exc)} (run dbt on this warehouse first)") from None
 
 
 class PostgresWarehouse:
@@ -121,9 +127,8 @@ class PostgresWarehouse:
                         f"COPY loaded {copied} rows for {manifest.run_date}, the manifest has {manifest.rows}"
                     )
         except psycopg2.Error as exc:
-            message = (exc.pgerror or str(exc)).strip().splitlines()[0]
             raise WarehouseError(
-                f"loading {manifest.run_date} into PostgreSQL failed: {message}"
+                f"loading {manifest.run_date} into PostgreSQL failed: {error_line(exc)}"
             ) from None
         return LoadResult(manifest.run_date, manifest.extract_id, copied, replaced, loaded_at)
 

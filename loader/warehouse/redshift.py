@@ -22,7 +22,7 @@ from loader.extract import Manifest
 from loader.lake import Lake
 from loader.profile import Target
 from loader.warehouse import LoadResult, loads_insert_params, raw_ddl, utc_now
-from loader.warehouse.postgres import connect, run_query
+from loader.warehouse.postgres import connect, error_line, run_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -144,9 +144,8 @@ class RedshiftWarehouse:
                     elif statement.kind == "delete":
                         replaced = cur.rowcount
         except psycopg2.Error as exc:
-            message = (exc.pgerror or str(exc)).strip().splitlines()[0]
             raise WarehouseError(
-                f"loading {manifest.run_date} into Redshift failed: {message}"
+                f"loading {manifest.run_date} into Redshift failed: {error_line(exc)}"
             ) from None
         return LoadResult(
             manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at
