@@ -6,6 +6,8 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -279,3 +281,51 @@ class MySQLSource(TestSource):
                 return [(r[0], r[1], r[2], bool(r[3]), r[4]) for r in cur.fetchall()]
         finally:
             conn.close()
+
+
+# --- the real command lines, as a user runs them ----------------------------------------------
+
+
+def cli(
+    stack: Stack, source: TestSource | None, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``nps-loader ARGS`` in its own process, with this stack's environment."""
+    result = subprocess.run(
+        [sys.executable, "-m", "loader", *args],
+        cwd=ROOT,
+        env=stack.loader_env(source),
+        capture_output=True,
+        text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"nps-loader {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def spawn(stack: Stack, source: TestSource, *args: str) -> subprocess.Popen[bytes]:
+    """``nps-loader ARGS`` started in the background (to be killed or raced)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "loader", *args],
+        cwd=ROOT,
+        env=stack.loader_env(source),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def dbt_process(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dbt ARGS`` in its own process, output captured. (In-process dbt keeps a DuckDB file
+    open, which locks out other processes.)"""
+    env = {**os.environ, **stack.full_env}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    return subprocess.run(
+        [dbt, *stack.dbt_args(*args)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def dbt_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dbt ARGS`` in its own process; a failure fails the test with dbt's output."""
+    result = dbt_process(stack, *args)
+    if result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-3000:]}")
+    return result

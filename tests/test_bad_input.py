@@ -10,9 +10,8 @@ import pytest
 
 from loader.demo import generate_events, state_as_of
 from tests.conftest import make_factory
-from tests.harness import MySQLSource, Stack
+from tests.harness import MySQLSource, Stack, cli
 from tests.servers import MariaDB, free_port, s3_server
-from tests.test_end_to_end import cli
 
 DAY = dt.date(2021, 6, 2)
 SENTINEL = "Wrong-Sentinel-9313"
@@ -76,76 +75,123 @@ def _expect_refusal(
     return lines[0]
 
 
-def test_source_failures(loaded: tuple[Stack, MySQLSource], mariadb: MariaDB) -> None:
-    stack, source = loaded
-    run = ["run", "--date", str(DAY)]
-    # an unreachable MySQL
+@pytest.fixture(scope="module")
+def loaded_once(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Stack, MySQLSource]:
+    """One loaded warehouse for the source refusals: each leaves it untouched (asserted)."""
+    stack, source = make_factory("postgres-mysql-s3", request)(tmp_path_factory.mktemp("once"))
+    assert isinstance(source, MySQLSource)
+    source.write(state_as_of(generate_events(5, dt.date(2021, 6, 1), 3, 50), None).values())
+    for day in (dt.date(2021, 6, 1), DAY):
+        stack.run_day(source, day)
+    stack.dbt("build", "--exclude", "test_type:unit")
+    return stack, source
+
+
+RUN = ["run", "--date", str(DAY)]
+TS = dt.datetime(2021, 6, 2, 10)
+#: case -> (table to create: (name, ddl, rows) or None, extra args, exit code, message)
+SOURCE_REFUSALS: dict[
+    str, tuple[tuple[str, str, list[tuple[Any, ...]]] | None, list[str], int, str]
+] = {
+    "missing table": (None, ["--source-table", "answers"], 1, "does not exist"),
+    "missing column": (
+        (
+            "nps_nodel",
+            "id bigint, created_at datetime(6), modified datetime(6), score smallint",
+            [(1, TS, TS, 9)],
+        ),
+        ["--source-table", "nps_nodel"],
+        1,
+        "has no column deleted",
+    ),
+    "null id": (
+        (
+            "nps_nullid",
+            "id bigint null, created_at datetime(6), modified datetime(6), deleted boolean, score smallint",
+            [(1, TS, TS, 0, 9), (None, TS, TS, 0, 9)],
+        ),
+        ["--source-table", "nps_nullid"],
+        1,
+        "null id",
+    ),
+    "changed column type": (
+        (
+            "nps_retyped",
+            "id bigint, created_at datetime(6), modified datetime(6), deleted boolean, score varchar(8)",
+            [(1, TS, TS, 0, "9")],
+        ),
+        ["--source-table", "nps_retyped"],
+        1,
+        "score has type varchar",
+    ),
+    "injection in --source-table": (
+        None,
+        ["--source-table", "nps`; drop table nps; --"],
+        2,
+        "not a plain identifier",
+    ),
+    "injection in --raw-schema": (
+        None,
+        ["--raw-schema", "raw; drop schema raw"],
+        2,
+        "not a plain identifier",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SOURCE_REFUSALS))
+def test_source_refusals(
+    loaded_once: tuple[Stack, MySQLSource], mariadb: MariaDB, case: str
+) -> None:
+    table, args, code, message = SOURCE_REFUSALS[case]
+    if table is not None:
+        _mysql_table(mariadb, *table)
+    stack, source = loaded_once
+    _expect_refusal(stack, source, [*RUN, *args], code, message)
+
+
+def test_unreachable_or_refusing_mysql(
+    loaded_once: tuple[Stack, MySQLSource], mariadb: MariaDB
+) -> None:
+    stack, source = loaded_once
     closed = f"mysql://nps_reader@127.0.0.1:{free_port()}/prod"
     _expect_refusal(
         stack,
         source,
-        [*run, "--source", closed],
+        [*RUN, "--source", closed],
         1,
         "cannot connect to MySQL at nps_reader@127.0.0.1",
     )
-    # a refusing one: wrong password, which must not be echoed, whether from the env or the URL
-    source.password, good = SENTINEL, source.password
-    try:
-        line = _expect_refusal(stack, source, run, 1, "MySQL refused the login")
-        assert SENTINEL not in line
-        url = f"mysql://nps_reader:{SENTINEL}@127.0.0.1:{mariadb.port}/prod"
-        source.password = None
-        line = _expect_refusal(stack, source, [*run, "--source", url], 1, "MySQL refused the login")
-        assert SENTINEL not in line
-    finally:
-        source.password = good
-    # an unknown database
     _expect_refusal(
         stack,
         source,
-        [*run, "--source", f"mysql://nps_reader@127.0.0.1:{mariadb.port}/nope"],
+        [*RUN, "--source", f"mysql://nps_reader@127.0.0.1:{mariadb.port}/nope"],
         1,
         "nope",
     )
-    # a missing table, a missing column, a null id, a changed column type
-    _expect_refusal(stack, source, [*run, "--source-table", "answers"], 1, "does not exist")
-    ts = dt.datetime(2021, 6, 2, 10)
-    _mysql_table(
-        mariadb,
-        "nps_nodel",
-        "id bigint, created_at datetime(6), modified datetime(6), score smallint",
-        [(1, ts, ts, 9)],
-    )
-    _expect_refusal(
-        stack, source, [*run, "--source-table", "nps_nodel"], 1, "has no column deleted"
-    )
-    _mysql_table(
-        mariadb,
-        "nps_nullid",
-        "id bigint null, created_at datetime(6), modified datetime(6), deleted boolean, score smallint",
-        [(1, ts, ts, 0, 9), (None, ts, ts, 0, 9)],
-    )
-    _expect_refusal(stack, source, [*run, "--source-table", "nps_nullid"], 1, "null id")
-    _mysql_table(
-        mariadb,
-        "nps_retyped",
-        "id bigint, created_at datetime(6), modified datetime(6), deleted boolean, score varchar(8)",
-        [(1, ts, ts, 0, "9")],
-    )
-    _expect_refusal(
-        stack, source, [*run, "--source-table", "nps_retyped"], 1, "score has type varchar"
-    )
-    # identifiers that try SQL injection
-    _expect_refusal(
-        stack,
-        source,
-        [*run, "--source-table", "nps`; drop table nps; --"],
-        2,
-        "not a plain identifier",
-    )
-    _expect_refusal(
-        stack, source, [*run, "--raw-schema", "raw; drop schema raw"], 2, "not a plain identifier"
-    )
+
+
+@pytest.mark.parametrize("where", ["env", "url"])
+def test_a_wrong_password_is_refused_and_never_echoed(
+    loaded_once: tuple[Stack, MySQLSource], mariadb: MariaDB, where: str
+) -> None:
+    stack, source = loaded_once
+    good = source.password
+    try:
+        if where == "env":
+            source.password = SENTINEL
+            line = _expect_refusal(stack, source, RUN, 1, "MySQL refused the login")
+        else:
+            source.password = None
+            url = f"mysql://nps_reader:{SENTINEL}@127.0.0.1:{mariadb.port}/prod"
+            line = _expect_refusal(
+                stack, source, [*RUN, "--source", url], 1, "MySQL refused the login"
+            )
+    finally:
+        source.password = good
+    assert SENTINEL not in line
 
 
 def test_lake_and_date_failures(loaded: tuple[Stack, MySQLSource]) -> None:

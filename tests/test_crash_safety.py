@@ -17,7 +17,7 @@ import pytest
 
 from loader.demo import generate_events, state_as_of
 from tests.conftest import make_factory
-from tests.harness import ROOT, Stack, TestSource
+from tests.harness import ROOT, Stack, TestSource, spawn
 from tests.oracle import expected_marts
 
 DAY = dt.date(2021, 6, 1)
@@ -37,16 +37,6 @@ def source_window(source: TestSource) -> list[tuple[Any, ...]]:
     start = dt.datetime.combine(DAY, dt.time()) - dt.timedelta(hours=1)
     end = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time())
     return sorted((r[0], r[2], r[3], r[4]) for r in source.rows() if start <= r[2] < end)
-
-
-def spawn(stack: Stack, source: TestSource, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "loader", *args],
-        cwd=ROOT,
-        env=stack.loader_env(source),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def timed_run(stack: Stack, source: TestSource) -> float:

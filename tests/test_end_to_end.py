@@ -4,9 +4,6 @@ and lake: marts equal the oracle computed straight from the source."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,36 +11,10 @@ import pytest
 from loader.dates import parse_lookback
 from loader.demo import Event, generate_events, state_as_of
 from tests.conftest import StackFactory, make_factory
-from tests.harness import ROOT, SqliteSource, Stack, TestSource
+from tests.harness import SqliteSource, Stack, cli, dbt_cli
 from tests.oracle import expected_marts
 
 START = dt.date(2021, 6, 1)
-
-
-def cli(
-    stack: Stack, source: TestSource | None, *args: str, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "loader", *args],
-        cwd=ROOT,
-        env=stack.loader_env(source),
-        capture_output=True,
-        text=True,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"nps-loader {' '.join(args)} failed:\n{result.stderr}")
-    return result
-
-
-def dbt_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.full_env}
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    result = subprocess.run(
-        [dbt, *stack.dbt_args(*args)], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-3000:]}")
-    return result
 
 
 @pytest.mark.slow

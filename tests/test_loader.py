@@ -15,8 +15,7 @@ from loader.errors import ConfigError, LakeError, SourceError, redact, register_
 from loader.extract import manifest_key, read_manifest
 from loader.lake import LocalLake
 from loader.source import EXTRACT_SCHEMA, SourceSpec
-from tests.harness import SqliteSource, Stack
-from tests.test_end_to_end import cli
+from tests.harness import SqliteSource, Stack, cli
 
 D = dt.date(2021, 9, 16)
 

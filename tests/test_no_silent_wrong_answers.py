@@ -20,9 +20,8 @@ import pytest
 
 from loader.dates import parse_lookback
 from loader.errors import ConfigError, SourceError
-from tests.harness import ROOT, MySQLSource, SqliteSource, Stack, environ
+from tests.harness import ROOT, MySQLSource, SqliteSource, Stack, cli, dbt_process, environ
 from tests.servers import MariaDB
-from tests.test_end_to_end import cli
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"
@@ -41,16 +40,6 @@ def sqlite_source(
     conn.commit()
     conn.close()
     return SqliteSource(path)
-
-
-def dbt_process(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    """dbt as a user runs it: its own process, the README's commands, output captured.
-    (In-process dbt keeps the DuckDB file open, which would lock out the processes here.)"""
-    env = {**os.environ, **stack.full_env}
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    return subprocess.run(
-        [dbt, *stack.dbt_args(*args)], cwd=ROOT, env=env, capture_output=True, text=True
-    )
 
 
 def one_error_line(result: subprocess.CompletedProcess[str], code: int, message: str) -> str:

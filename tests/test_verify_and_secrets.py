@@ -10,9 +10,8 @@ import pytest
 
 from loader.demo import generate_events, state_as_of
 from tests.conftest import make_factory
-from tests.harness import environ
+from tests.harness import cli, dbt_cli, environ
 from tests.servers import MYSQL_PASSWORD, PG_PASSWORD
-from tests.test_end_to_end import cli, dbt_cli
 
 START = dt.date(2021, 6, 1)
 END = dt.date(2021, 6, 5)
