@@ -15,14 +15,13 @@ nothing behind.
 
 from __future__ import annotations
 
-import builtins
 import datetime as dt
 import hashlib
 import io
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,10 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from loader import __version__
 from loader.dates import Window
 from loader.errors import LakeError, SourceError
 from loader.lake import Lake
+from loader.manifest import Manifest, PartFile, day_prefix, manifest_key
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
 
 PART_ROWS = 1_000_000
@@ -41,72 +40,6 @@ PART_ROWS = 1_000_000
 #: formats", Amazon Redshift Database Developer Guide), and Snappy is the Parquet codec the
 #: Spectrum documentation names; zstd inside Parquet is not documented for COPY, so it is not used.
 PARQUET_CODEC: Literal["snappy"] = "snappy"
-MANIFEST_VERSION = 1
-
-
-def day_prefix(run_date: dt.date) -> str:
-    return f"nps/run_date={run_date.isoformat()}"
-
-
-def manifest_key(run_date: dt.date) -> str:
-    return f"{day_prefix(run_date)}/_manifest.json"
-
-
-@dataclass(frozen=True)
-class PartFile:
-    key: str
-    rows: int
-    bytes: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What an extract holds; the load trusts nothing that this does not vouch for."""
-
-    run_date: dt.date
-    extract_id: str
-    window_start: dt.datetime
-    window_end: dt.datetime
-    rows: int
-    bytes: int
-    files: tuple[PartFile, ...]
-    source_table: str
-    cursor_column: str
-    extracted_at: dt.datetime
-    loader_version: str = __version__
-    copy_manifest_key: str = ""
-    manifest_version: int = MANIFEST_VERSION
-
-    def to_json(self) -> builtins.bytes:
-        body = asdict(self)
-        for name in ("run_date", "window_start", "window_end", "extracted_at"):
-            body[name] = getattr(self, name).isoformat()
-        return json.dumps(body, indent=2, sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, data: builtins.bytes, where: str) -> Manifest:
-        try:
-            body = json.loads(data)
-            return cls(
-                run_date=dt.date.fromisoformat(body["run_date"]),
-                extract_id=str(body["extract_id"]),
-                window_start=dt.datetime.fromisoformat(body["window_start"]),
-                window_end=dt.datetime.fromisoformat(body["window_end"]),
-                rows=int(body["rows"]),
-                bytes=int(body["bytes"]),
-                files=tuple(PartFile(**f) for f in body["files"]),
-                source_table=str(body["source_table"]),
-                cursor_column=str(body["cursor_column"]),
-                extracted_at=dt.datetime.fromisoformat(body["extracted_at"]),
-                loader_version=str(body["loader_version"]),
-                copy_manifest_key=str(body["copy_manifest_key"]),
-                manifest_version=int(body["manifest_version"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise LakeError(
-                f"manifest {where} is unreadable ({exc!r}); re-run the extract"
-            ) from None
 
 
 def new_extract_id(now: dt.datetime) -> str:
@@ -259,6 +192,40 @@ def iter_extract(
                 raise LakeError(f"{where} has a null id; refusing to load")
             yield batch
         del data, parquet
+
+
+def verify_parts(lake: Lake, manifest: Manifest) -> None:
+    """Check every part's size and sha256 against the manifest without parsing it (for a
+    warehouse that reads the parts itself, such as Redshift's COPY)."""
+    for part in manifest.files:
+        data = lake.get_bytes(part.key)
+        if len(data) != part.bytes or hashlib.sha256(data).hexdigest() != part.sha256:
+            raise LakeError(
+                f"{lake.uri(part.key)} does not match its manifest checksum (tampered or "
+                "truncated); refusing to load: re-run the extract"
+            )
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One day's extract as a load reads it: its manifest, its verified rows, its lake."""
+
+    lake: Lake
+    manifest: Manifest
+
+    @classmethod
+    def latest(cls, lake: Lake, run_date: dt.date) -> Extract:
+        return cls(lake, read_manifest(lake, run_date))
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows, part by part, each part checked before any of its rows is yielded."""
+        return iter_extract(self.lake, self.manifest)
+
+    def verify(self) -> None:
+        verify_parts(self.lake, self.manifest)
+
+    def uri(self, key: str) -> str:
+        return self.lake.uri(key)
 
 
 def read_extract(lake: Lake, manifest: Manifest) -> pa.Table:

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from loader.dates import UTC, Window
 from loader.errors import ConfigError, LoaderError
-from loader.extract import Manifest, extract_day, iter_extract, read_manifest
+from loader.extract import Extract, extract_day
 from loader.lake import Lake, open_lake
+from loader.manifest import Manifest
 from loader.profile import Target, load_target
 from loader.source import SourceSpec
 from loader.warehouse import LoadResult, Warehouse, check_reachable, open_warehouse
@@ -65,15 +66,13 @@ def extract(settings: Settings, run_date: dt.date) -> Manifest:
 
 
 def load(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = None) -> LoadResult:
-    lake = settings.lake()
-    manifest = read_manifest(lake, run_date)
     # Streamed part by part inside the load's transaction: a part that fails its checksum rolls
     # the day back before anything is committed.
-    batches = iter_extract(lake, manifest)
+    extract = Extract.latest(settings.lake(), run_date)
     owned = warehouse is None
     wh = warehouse or settings.warehouse()
     try:
-        return wh.replace_day(manifest, batches, lake)
+        return wh.replace_day(extract)
     finally:
         if owned:
             wh.close()

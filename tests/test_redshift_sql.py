@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from loader.errors import ConfigError
-from loader.extract import Manifest, PartFile
+from loader.manifest import Manifest, PartFile
 from loader.source import EXTRACT_SCHEMA
 from loader.warehouse import raw_ddl
 from loader.warehouse.redshift import RAW_TABLE_SUFFIX, STAGE_TABLE, load_statements

@@ -4,16 +4,16 @@ the load record, the protocol) and picks the module for a dbt target."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loader.errors import ConfigError
-from loader.extract import Manifest
 from loader.identifiers import validate_identifier
-from loader.lake import Lake
+from loader.manifest import Manifest
+
+if TYPE_CHECKING:
+    from loader.extract import Extract
 from loader.profile import Target
 
 
@@ -29,9 +29,7 @@ class LoadResult:
 class Warehouse(Protocol):
     raw_schema: str
 
-    def replace_day(
-        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
-    ) -> LoadResult:
+    def replace_day(self, extract: Extract) -> LoadResult:
         """In one transaction: delete the day's raw rows, insert the extract, log the load."""
         ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from loader.errors import WarehouseError
-from loader.extract import Manifest
-from loader.lake import Lake
+from loader.extract import Extract
 from loader.profile import Target
 from loader.warehouse import (
     LoadResult,
@@ -34,9 +33,8 @@ class DuckDBWarehouse:
         for statement in raw_ddl(raw_schema):
             self.con.execute(statement)
 
-    def replace_day(
-        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
-    ) -> LoadResult:
+    def replace_day(self, extract: Extract) -> LoadResult:
+        manifest = extract.manifest
         raw = self.raw_schema
         loaded_at = utc_now()
         con = self.con
@@ -44,7 +42,7 @@ class DuckDBWarehouse:
         try:
             # DuckDB's delete returns the number of rows it deleted
             replaced = _count(con, f"delete from {raw}.nps where _run_date = ?", manifest.run_date)
-            for batch in batches:
+            for batch in extract.batches():
                 con.register("nps_extract", pa.Table.from_batches([batch]))
                 con.execute(
                     f"insert into {raw}.nps select id, created_at, modified, deleted, score, "

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from loader.errors import WarehouseError
-from loader.extract import Manifest
-from loader.lake import Lake
+from loader.extract import Extract
 from loader.profile import Target
 from loader.warehouse import (
     LoadResult,
@@ -83,9 +82,8 @@ class PostgresWarehouse:
                 f"create index if not exists nps_loaded_at_idx on {raw_schema}.nps (_loaded_at)"
             )
 
-    def replace_day(
-        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
-    ) -> LoadResult:
+    def replace_day(self, extract: Extract) -> LoadResult:
+        manifest = extract.manifest
         import psycopg2
 
         raw = self.raw_schema
@@ -97,7 +95,7 @@ class PostgresWarehouse:
                 cur.execute(f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,))
                 replaced = cur.rowcount
                 copied = 0
-                for batch in batches:  # one COPY per batch, all in this transaction
+                for batch in extract.batches():  # one COPY per batch, all in this transaction
                     n = batch.num_rows
                     table = (
                         pa.Table.from_batches([batch])

@@ -11,15 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 from loader.errors import ConfigError, WarehouseError
-from loader.extract import Manifest
-from loader.lake import Lake
+from loader.extract import Extract
+from loader.manifest import Manifest
 from loader.profile import Target
 from loader.warehouse import LoadResult, loads_insert_params, raw_ddl, utc_now
 from loader.warehouse.postgres import connect, error_line, run_query
@@ -112,15 +110,12 @@ class RedshiftWarehouse:
             for statement in ddl:
                 cur.execute(statement)
 
-    def replace_day(
-        self, manifest: Manifest, batches: Iterable[pa.RecordBatch], lake: Lake
-    ) -> LoadResult:
+    def replace_day(self, extract: Extract) -> LoadResult:
         import psycopg2
 
-        for _ in batches:  # every part's checksum is verified before Redshift copies it
-            pass
-
-        uri = lake.uri(manifest.copy_manifest_key)
+        manifest = extract.manifest
+        extract.verify()  # every part's checksum, before Redshift copies it from S3
+        uri = extract.uri(manifest.copy_manifest_key)
         if not uri.startswith("s3://"):
             raise ConfigError(
                 "Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix"

@@ -1,0 +1,82 @@
+"""What an extract holds, as written to ``{lake}/nps/run_date=D/_manifest.json``.
+
+The load trusts nothing that the manifest does not vouch for: rows, bytes and sha256 per part,
+the window read (naive UTC), the extract id.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+
+from loader import __version__
+from loader.errors import LakeError
+
+MANIFEST_VERSION = 1
+
+
+def day_prefix(run_date: dt.date) -> str:
+    return f"nps/run_date={run_date.isoformat()}"
+
+
+def manifest_key(run_date: dt.date) -> str:
+    return f"{day_prefix(run_date)}/_manifest.json"
+
+
+@dataclass(frozen=True)
+class PartFile:
+    key: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an extract holds; the load trusts nothing that this does not vouch for."""
+
+    run_date: dt.date
+    extract_id: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    rows: int
+    bytes: int
+    files: tuple[PartFile, ...]
+    source_table: str
+    cursor_column: str
+    extracted_at: dt.datetime
+    loader_version: str = __version__
+    copy_manifest_key: str = ""
+    manifest_version: int = MANIFEST_VERSION
+
+    def to_json(self) -> builtins.bytes:
+        body = asdict(self)
+        for name in ("run_date", "window_start", "window_end", "extracted_at"):
+            body[name] = getattr(self, name).isoformat()
+        return json.dumps(body, indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: builtins.bytes, where: str) -> Manifest:
+        try:
+            body = json.loads(data)
+            return cls(
+                run_date=dt.date.fromisoformat(body["run_date"]),
+                extract_id=str(body["extract_id"]),
+                window_start=dt.datetime.fromisoformat(body["window_start"]),
+                window_end=dt.datetime.fromisoformat(body["window_end"]),
+                rows=int(body["rows"]),
+                bytes=int(body["bytes"]),
+                files=tuple(PartFile(**f) for f in body["files"]),
+                source_table=str(body["source_table"]),
+                cursor_column=str(body["cursor_column"]),
+                extracted_at=dt.datetime.fromisoformat(body["extracted_at"]),
+                loader_version=str(body["loader_version"]),
+                copy_manifest_key=str(body["copy_manifest_key"]),
+                manifest_version=int(body["manifest_version"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LakeError(
+                f"manifest {where} is unreadable ({exc!r}); re-run the extract"
+            ) from None
