@@ -72,7 +72,7 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
             assert "How fresh it is" in overview and "nps_summary_monthly" in overview
             # a column description, rendered as text in the model's column list
             page.goto(f"{url}/#!/model/model.nps_warehouse.fct_nps_responses")
-            page.wait_for_selector("text=Date of created_at in the reporting time zone")
+            page.wait_for_selector("text=The day the answer was given")
             page.goto(f"{url}/#!/model/model.nps_warehouse.nps_summary_monthly")
             page.wait_for_selector("text=NPS per calendar month", timeout=30_000)
             body = page.inner_text("body")
