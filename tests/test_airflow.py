@@ -169,3 +169,25 @@ def test_dag_schedule_follows_the_environment(tmp_path: Path) -> None:
         "2024-02-29T15:00:00+00:00",  # midnight in Seoul
         "Asia/Seoul",
     )
+
+
+@pytest.mark.slow
+def test_dag_runs_the_local_day_of_the_reporting_zone(tmp_path: Path) -> None:
+    """With NPS_REPORTING_TIMEZONE=Asia/Seoul the timetable's days are Korean days: the run
+    whose interval ends at 2021-06-02 00:00 KST loads the KST day 2021-06-01, whose window is
+    2021-05-31 15:00 to 2021-06-01 15:00 UTC (less the 1h lookback)."""
+    stack = new_duckdb_stack(tmp_path / "wh")
+    stack.reporting_timezone = "Asia/Seoul"
+    source = SqliteSource(tmp_path / "source.db")
+    source.write(state_as_of(generate_events(17, START, 3, 20), None).values())
+    env = airflow_env(tmp_path, stack, source.url)
+    env["NPS_REPORTING_TIMEZONE"] = "Asia/Seoul"
+    result = dags_test(env, tmp_path, START)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert stack.query("select run_date, window_start, window_end from raw.nps_loads") == [
+        (START, dt.datetime(2021, 5, 31, 14), dt.datetime(2021, 6, 1, 15))
+    ]
+    zones = stack.query(
+        "select distinct _reporting_timezone from analytics.int_nps_responses_current"
+    )
+    assert zones == [("Asia/Seoul",)]

@@ -346,3 +346,10 @@ def test_a_password_in_the_source_url_warns(duckdb_stack: Stack, mariadb: MariaD
         result = cli(duckdb_stack, source, "run", "--date", str(D), "--source", url, check=False)
     assert "nps-loader: warning: the source URL carries a password" in result.stderr
     assert "ps" in result.stderr and mariadb.password not in result.stderr
+
+
+def test_a_lake_url_ending_in_nps_warns(duckdb_stack: Stack, tmp_path: Path) -> None:
+    source = sqlite_source(tmp_path / "src.db", [(1, TS, TS, 0, 9)])
+    duckdb_stack.lake = str(tmp_path / "my-lake" / "nps")
+    result = cli(duckdb_stack, source, "extract", "--date", str(D))
+    assert "ends in /nps" in result.stderr and ".../nps/nps/" in result.stderr
