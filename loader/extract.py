@@ -160,6 +160,29 @@ def read_manifest(lake: Lake, run_date: dt.date) -> Manifest:
     return manifest
 
 
+def _checked_part(lake: Lake, part: PartFile) -> tuple[bytes, pq.ParquetFile]:
+    """A part's bytes, refused unless their size and sha256 match the manifest and they are
+    Parquet of the extract schema with the manifest's row count."""
+    data = lake.get_bytes(part.key)
+    where = lake.uri(part.key)
+    if len(data) != part.bytes or hashlib.sha256(data).hexdigest() != part.sha256:
+        raise LakeError(
+            f"{where} does not match its manifest checksum (tampered or truncated); "
+            "refusing to load: re-run the extract"
+        )
+    try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise LakeError(f"{where} is not a readable Parquet file: {exc}") from None
+    if not parquet.schema_arrow.equals(EXTRACT_SCHEMA):
+        raise LakeError(f"{where} has schema {parquet.schema_arrow}, expected {EXTRACT_SCHEMA}")
+    if parquet.metadata.num_rows != part.rows:
+        raise LakeError(
+            f"{where} has {parquet.metadata.num_rows} rows, its manifest says {part.rows}"
+        )
+    return data, parquet
+
+
 def iter_extract(
     lake: Lake, manifest: Manifest, batch_rows: int = 100_000
 ) -> Iterator[pa.RecordBatch]:
@@ -170,28 +193,28 @@ def iter_extract(
     inside their transaction, so a bad part rolls the whole day back.
     """
     for part in manifest.files:
-        data = lake.get_bytes(part.key)
-        where = lake.uri(part.key)
-        if len(data) != part.bytes or hashlib.sha256(data).hexdigest() != part.sha256:
-            raise LakeError(
-                f"{where} does not match its manifest checksum (tampered or truncated); "
-                "refusing to load: re-run the extract"
-            )
-        try:
-            parquet = pq.ParquetFile(io.BytesIO(data))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise LakeError(f"{where} is not a readable Parquet file: {exc}") from None
-        if not parquet.schema_arrow.equals(EXTRACT_SCHEMA):
-            raise LakeError(f"{where} has schema {parquet.schema_arrow}, expected {EXTRACT_SCHEMA}")
-        if parquet.metadata.num_rows != part.rows:
-            raise LakeError(
-                f"{where} has {parquet.metadata.num_rows} rows, its manifest says {part.rows}"
-            )
+        data, parquet = _checked_part(lake, part)
         for batch in parquet.iter_batches(batch_size=batch_rows):
             if batch.column(0).null_count:
-                raise LakeError(f"{where} has a null id; refusing to load")
+                raise LakeError(f"{lake.uri(part.key)} has a null id; refusing to load")
             yield batch
         del data, parquet
+
+
+def checked_part_files(lake: Lake, manifest: Manifest, folder: Path) -> Iterator[Path]:
+    """The extract's parts as private local files, one at a time, each written from the very
+    bytes that passed the checks of :func:`_checked_part` (for a warehouse that reads Parquet
+    itself: DuckDB's reader keeps a large load's memory flat). A file is removed once the next
+    one is asked for."""
+    for part in manifest.files:
+        data, _ = _checked_part(lake, part)
+        path = folder / f"verified-{Path(part.key).name}"
+        path.write_bytes(data)
+        del data
+        try:
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
 
 
 def verify_parts(lake: Lake, manifest: Manifest) -> None:
@@ -220,6 +243,10 @@ class Extract:
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The rows, part by part, each part checked before any of its rows is yielded."""
         return iter_extract(self.lake, self.manifest)
+
+    def part_files(self, folder: Path) -> Iterator[Path]:
+        """The parts as checked local Parquet files in ``folder``, one at a time."""
+        return checked_part_files(self.lake, self.manifest, folder)
 
     def verify(self) -> None:
         verify_parts(self.lake, self.manifest)

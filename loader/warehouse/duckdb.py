@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from loader.errors import WarehouseError
+from loader.errors import LakeError, WarehouseError
 from loader.extract import Extract
 from loader.profile import Target
 from loader.warehouse import (
@@ -42,14 +42,16 @@ class DuckDBWarehouse:
         try:
             # DuckDB's delete returns the number of rows it deleted
             replaced = _count(con, f"delete from {raw}.nps where _run_date = ?", manifest.run_date)
-            for batch in extract.batches():
-                con.register("nps_extract", pa.Table.from_batches([batch]))
-                con.execute(
-                    f"insert into {raw}.nps select id, created_at, modified, deleted, score, "
-                    "?::date, ?, ?::timestamp from nps_extract",
-                    [manifest.run_date, manifest.extract_id, loaded_at],
-                )
-                con.unregister("nps_extract")
+            # DuckDB reads each verified part with its own Parquet reader: a large day's appends
+            # then go to the database file as they are made, and memory stays flat (588 MB ->
+            # 220 MB peak for 8M rows, bench/results.md), in the same one transaction.
+            with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
+                for path in extract.part_files(Path(folder)):
+                    con.execute(
+                        f"insert into {raw}.nps select id, created_at, modified, deleted, score, "
+                        "?::date, ?, ?::timestamp from read_parquet(?)",
+                        [manifest.run_date, manifest.extract_id, loaded_at, str(path)],
+                    )
             con.execute(
                 f"insert into {raw}.nps_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 list(loads_insert_params(manifest, replaced, loaded_at)),
@@ -62,6 +64,12 @@ class DuckDBWarehouse:
                     f"loaded {loaded} rows for {manifest.run_date} but the manifest has {manifest.rows}"
                 )
             con.commit()
+        except duckdb.ConstraintException as exc:
+            con.rollback()
+            raise LakeError(
+                f"the extract of {manifest.run_date} breaks a raw.nps constraint ({_first_line(exc)}); "
+                "refusing to load: re-run the extract"
+            ) from None
         except BaseException:
             con.rollback()
             raise
