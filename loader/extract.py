@@ -23,14 +23,13 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from loader.dates import Window
-from loader.errors import LakeError, SourceError
+from loader.errors import LakeError
 from loader.lake import Lake
 from loader.manifest import Manifest, PartFile, day_prefix, manifest_key
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
@@ -56,14 +55,8 @@ def _sha256(path: Path) -> str:
 
 
 def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[Path, int]]:
-    """Stream batches into Parquet files of at most PART_ROWS rows; always at least one file.
-
-    Refuses an extract in which one id appears twice: one consistent snapshot of a table keyed
-    by id holds each id once, so a duplicate means the source has no primary key, and its
-    versions could only be ordered arbitrarily.
-    """
+    """Stream batches into Parquet files of at most PART_ROWS rows; always at least one file."""
     parts: list[tuple[Path, int]] = []
-    ids: list[pa.Array[Any]] = []
     writer: pq.ParquetWriter | None = None
     rows_in_part = 0
 
@@ -80,7 +73,6 @@ def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[P
                 writer = open_part()
                 rows_in_part = 0
             writer.write_batch(batch)
-            ids.append(batch.column(0))
             rows_in_part += batch.num_rows
             path, count = parts[-1]
             parts[-1] = (path, count + batch.num_rows)
@@ -90,21 +82,7 @@ def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[P
     finally:
         if writer is not None:
             writer.close()
-    refuse_duplicate_ids(pa.chunked_array(ids, pa.int64()))
     return parts
-
-
-def refuse_duplicate_ids(ids: pa.ChunkedArray[Any]) -> None:
-    counts: Any = pc.value_counts(ids)
-    repeated: Any = counts.filter(pc.greater(counts.field("counts"), pa.scalar(1, pa.int64())))
-    if len(repeated):
-        shown = ", ".join(str(v) for v in sorted(repeated.field("values").to_pylist())[:10])
-        more = f" and {len(repeated) - 10} more" if len(repeated) > 10 else ""
-        raise SourceError(
-            f"the source returned {len(repeated)} id(s) more than once in one snapshot "
-            f"(id {shown}{more}): the source table needs a primary key on id, or its versions "
-            "cannot be ordered; nothing was written or loaded"
-        )
 
 
 def copy_manifest(lake: Lake, files: list[PartFile]) -> bytes:

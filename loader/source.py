@@ -304,6 +304,30 @@ def _select_sql(spec: SourceSpec, row_filter: RowFilter, quote: str, placeholder
     )
 
 
+def _duplicates_sql(spec: SourceSpec, row_filter: RowFilter, quote: str, placeholder: str) -> str:
+    """Ids that appear more than once among the rows a read returns (at most 11 of them)."""
+    select = _select_sql(spec, row_filter, quote, placeholder)
+    where = select[select.index(" where ") :]
+    table, id_ = f"{quote}{spec.table}{quote}", f"{quote}id{quote}"
+    return (
+        f"select {id_} from {table}{where} group by {id_} having count(*) > 1 "
+        f"order by {id_} limit 11"
+    )
+
+
+def _refuse_duplicates(spec: SourceSpec, ids: Sequence[Any]) -> None:
+    """One snapshot of a table keyed by id holds each id once; a source without that key could
+    hand over two versions of one response that no order can tell apart."""
+    if ids:
+        shown = ", ".join(str(i) for i in list(ids)[:10])
+        more = " and more" if len(ids) > 10 else ""
+        raise SourceError(
+            f"source table {spec.table!r} has more than one row for id {shown}{more} in one "
+            "snapshot: it needs a primary key (or a unique index) on id, or its versions "
+            "cannot be ordered; nothing was written or loaded"
+        )
+
+
 # --- SQLite ---------------------------------------------------------------------------------
 
 
@@ -327,12 +351,14 @@ def _read_sqlite(
             row[1].lower(): row[2] for row in conn.execute(f'pragma table_info("{spec.table}")')
         }
         columns = _check_columns(spec, present)
-        bounds = _source_bounds(spec, columns, row_filter)
+        bounds = [
+            t.strftime(SQLITE_TIMESTAMP_FORMAT) for t in _source_bounds(spec, columns, row_filter)
+        ]
         conn.execute("begin")  # one read transaction: a consistent snapshot of the file
-        cur = conn.execute(
-            _select_sql(spec, row_filter, '"', "?"),
-            [t.strftime(SQLITE_TIMESTAMP_FORMAT) for t in bounds],
-        )
+        if not _sqlite_id_is_unique(conn, spec.table):
+            dupes = conn.execute(_duplicates_sql(spec, row_filter, '"', "?"), bounds).fetchall()
+            _refuse_duplicates(spec, [row[0] for row in dupes])
+        cur = conn.execute(_select_sql(spec, row_filter, '"', "?"), bounds)
         while rows := cur.fetchmany(batch_rows):
             yield _to_utc(_to_batch(rows, all_text=False), spec, columns)
         conn.execute("commit")
@@ -340,6 +366,19 @@ def _read_sqlite(
         raise SourceError(f"SQLite source {path}: {exc}") from exc
     finally:
         conn.close()
+
+
+def _sqlite_id_is_unique(conn: sqlite3.Connection, table: str) -> bool:
+    """True when ``id`` alone is the primary key or a (non-partial) unique index."""
+    pk = [row[1].lower() for row in conn.execute(f'pragma table_info("{table}")') if row[5]]
+    if pk == ["id"]:
+        return True
+    for _, name, unique, _, partial in conn.execute(f'pragma index_list("{table}")'):
+        if unique and not partial:
+            cols = [row[2].lower() for row in conn.execute(f'pragma index_info("{name}")')]
+            if cols == ["id"]:
+                return True
+    return False
 
 
 # --- MySQL / MariaDB ------------------------------------------------------------------------
@@ -434,14 +473,25 @@ def _read_mysql(
             )
             types = {row[0].lower(): row[1].lower() for row in cur.fetchall()}
             columns = _check_columns(spec, types)
+            cur.execute(
+                "select index_name, group_concat(column_name) from information_schema.statistics "
+                "where table_schema = database() and table_name = %s and non_unique = 0 "
+                "group by index_name",
+                (spec.table,),
+            )
+            id_is_unique = any(str(cols).lower() == "id" for _, cols in cur.fetchall())
         bounds = _source_bounds(spec, columns, row_filter)
-        if _fast_path(spec, types):
+        # Without a unique id the duplicate check must share the extract's snapshot: pymysql.
+        if id_is_unique and _fast_path(spec, types):
             conn.close()
             for batch in _read_mysql_connectorx(spec, row_filter, bounds, batch_rows):
                 yield _to_utc(batch, spec, columns)
             return
         with conn.cursor() as cur:
             cur.execute("start transaction with consistent snapshot, read only")
+            if not id_is_unique:
+                cur.execute(_duplicates_sql(spec, row_filter, "`", "%s"), bounds)
+                _refuse_duplicates(spec, [row[0] for row in cur.fetchall()])
         with conn.cursor(pymysql.cursors.SSCursor) as stream:
             stream.execute(_select_sql(spec, row_filter, "`", "%s"), bounds)
             while rows := stream.fetchmany(batch_rows):

@@ -290,7 +290,7 @@ def test_duplicate_ids_in_one_snapshot_are_refused_naming_them(
     conn.close()
     for source in (sqlite, mysql):
         result = cli(duckdb_stack, source, "run", "--date", str(D), check=False)
-        one_error_line(result, 1, "returned 2 id(s) more than once in one snapshot (id 7, 9)")
+        one_error_line(result, 1, "has more than one row for id 7, 9 in one snapshot")
     assert not Path(duckdb_stack.env["NPS_DUCKDB_PATH"]).exists()
     assert not list(Path(duckdb_stack.lake).rglob("*.parquet"))
 
