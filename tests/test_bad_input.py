@@ -26,15 +26,20 @@ def snapshot(stack: Stack) -> tuple[Any, ...]:
     return raw, loads, marts
 
 
-@pytest.fixture
-def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Stack, MySQLSource]:
-    stack, source = make_factory("postgres-mysql-s3", request)(tmp_path)
+def _loaded_warehouse(request: pytest.FixtureRequest, path: Path) -> tuple[Stack, MySQLSource]:
+    """PostgreSQL + MariaDB + S3 with two days loaded and the marts built."""
+    stack, source = make_factory("postgres-mysql-s3", request)(path)
     assert isinstance(source, MySQLSource)
     source.write(state_as_of(generate_events(5, dt.date(2021, 6, 1), 3, 50), None).values())
     for day in (dt.date(2021, 6, 1), DAY):
         stack.run_day(source, day)
     stack.dbt("build", "--exclude", "test_type:unit")
     return stack, source
+
+
+@pytest.fixture
+def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Stack, MySQLSource]:
+    return _loaded_warehouse(request, tmp_path)
 
 
 def _mysql_table(mariadb: MariaDB, name: str, ddl: str, rows: list[tuple[Any, ...]]) -> None:
@@ -80,13 +85,7 @@ def loaded_once(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Stack, MySQLSource]:
     """One loaded warehouse for the source refusals: each leaves it untouched (asserted)."""
-    stack, source = make_factory("postgres-mysql-s3", request)(tmp_path_factory.mktemp("once"))
-    assert isinstance(source, MySQLSource)
-    source.write(state_as_of(generate_events(5, dt.date(2021, 6, 1), 3, 50), None).values())
-    for day in (dt.date(2021, 6, 1), DAY):
-        stack.run_day(source, day)
-    stack.dbt("build", "--exclude", "test_type:unit")
-    return stack, source
+    return _loaded_warehouse(request, tmp_path_factory.mktemp("once"))
 
 
 RUN = ["run", "--date", str(DAY)]
