@@ -64,11 +64,9 @@ def _check_url(url: str) -> None:
                 "(sqlite:////var/data/source.db)"
             )
     elif parts.scheme in ("mysql", "mariadb"):
-        if not parts.hostname or not parts.username or not parts.path.strip("/"):
-            raise ConfigError(
-                f"--source {redact(url)!r} must look like mysql://user@host:3306/database"
-            )
-        if "/" in parts.path.strip("/") or (port is not None and not 0 < port < 65536):
+        database = parts.path.strip("/")
+        bad_port = port is not None and not 0 < port < 65536
+        if not parts.hostname or not parts.username or not database or "/" in database or bad_port:
             raise ConfigError(
                 f"--source {redact(url)!r} must look like mysql://user@host:3306/database"
             )
