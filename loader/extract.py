@@ -141,16 +141,22 @@ def read_manifest(lake: Lake, run_date: dt.date) -> Manifest:
     return manifest
 
 
-def _checked_part(lake: Lake, part: PartFile) -> tuple[bytes, pq.ParquetFile]:
-    """A part's bytes, refused unless their size and sha256 match the manifest and they are
-    Parquet of the extract schema with the manifest's row count."""
+def _verified_bytes(lake: Lake, part: PartFile) -> bytes:
+    """A part's bytes, refused unless their size and sha256 match the manifest."""
     data = lake.get_bytes(part.key)
-    where = lake.uri(part.key)
     if len(data) != part.bytes or hashlib.sha256(data).hexdigest() != part.sha256:
         raise LakeError(
-            f"{where} does not match its manifest checksum (tampered or truncated); "
+            f"{lake.uri(part.key)} does not match its manifest checksum (tampered or truncated); "
             "refusing to load: re-run the extract"
         )
+    return data
+
+
+def _checked_part(lake: Lake, part: PartFile) -> tuple[bytes, pq.ParquetFile]:
+    """A part's verified bytes, refused unless they are Parquet of the extract schema with the
+    manifest's row count."""
+    data = _verified_bytes(lake, part)
+    where = lake.uri(part.key)
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
     except (pa.ArrowInvalid, OSError) as exc:
@@ -202,12 +208,7 @@ def verify_parts(lake: Lake, manifest: Manifest) -> None:
     """Check every part's size and sha256 against the manifest without parsing it (for a
     warehouse that reads the parts itself, such as Redshift's COPY)."""
     for part in manifest.files:
-        data = lake.get_bytes(part.key)
-        if len(data) != part.bytes or hashlib.sha256(data).hexdigest() != part.sha256:
-            raise LakeError(
-                f"{lake.uri(part.key)} does not match its manifest checksum (tampered or "
-                "truncated); refusing to load: re-run the extract"
-            )
+        _verified_bytes(lake, part)
 
 
 @dataclass(frozen=True)
