@@ -100,6 +100,15 @@ def local_upper_bound(instant: dt.datetime, zone: str) -> dt.datetime:
     return naive
 
 
+def wall_clock_bounds(
+    start: dt.datetime, end: dt.datetime, zone: str
+) -> tuple[dt.datetime, dt.datetime]:
+    """Naive UTC ``[start, end)`` as wall-clock bounds of ``zone`` (for naive DATETIME values)."""
+    if zone == UTC:
+        return start, end
+    return utc_to_local(start, zone), local_upper_bound(end, zone)
+
+
 @dataclass(frozen=True)
 class Window:
     """The instants ``[start, end)`` (naive UTC) whose changes an extract of ``run_date`` reads:
@@ -115,12 +124,6 @@ class Window:
         start = local_midnight_utc(run_date, zone) - lookback
         end = local_midnight_utc(run_date + dt.timedelta(days=1), zone)
         return cls(run_date, start, end, zone)
-
-    def in_zone(self, zone: str) -> tuple[dt.datetime, dt.datetime]:
-        """The window as wall-clock bounds of ``zone`` (for a source's naive DATETIME columns)."""
-        if zone == UTC:
-            return self.start, self.end
-        return utc_to_local(self.start, zone), local_upper_bound(self.end, zone)
 
     def is_closed(self, now: dt.datetime) -> bool:
         """True once the day has ended (``now`` is naive UTC)."""

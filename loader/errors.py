@@ -46,3 +46,10 @@ def redact(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return _URL_PASSWORD.sub(r"\g<scheme>:***@", text)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver's error (a PostgreSQL error's server message when it has one):
+    errors are one line, without the context lines drivers append."""
+    text = (getattr(exc, "pgerror", None) or str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

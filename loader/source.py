@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loader.dates import UTC, Window, local_upper_bound, utc_to_local
+from loader.dates import UTC, Window, wall_clock_bounds
 from loader.errors import ConfigError, SourceError, redact, register_secret
 from loader.identifiers import validate_identifier
 
@@ -217,12 +217,9 @@ def _source_bounds(
     spec: SourceSpec, columns: SourceColumns, row_filter: RowFilter
 ) -> tuple[dt.datetime, dt.datetime]:
     """The filter's instants in the terms the source compares its column in."""
-    if not columns.is_naive(row_filter.column_role) or spec.timezone == UTC:
+    if not columns.is_naive(row_filter.column_role):
         return row_filter.start, row_filter.end
-    return (
-        utc_to_local(row_filter.start, spec.timezone),
-        local_upper_bound(row_filter.end, spec.timezone),
-    )
+    return wall_clock_bounds(row_filter.start, row_filter.end, spec.timezone)
 
 
 def _to_utc(batch: pa.RecordBatch, spec: SourceSpec, columns: SourceColumns) -> pa.RecordBatch:

@@ -56,7 +56,7 @@ def tally(
     table: Any = pa.Table.from_batches(
         list(read_rows(spec, RowFilter("created_at", start, end))), schema=EXTRACT_SCHEMA
     )
-    created, modified = table.column("created_at"), table.column("modified")
+    created = table.column("created_at")
     bound = pa.scalar(start, pa.timestamp("us")), pa.scalar(end, pa.timestamp("us"))
     table = table.filter(pc.and_(pc.greater_equal(created, bound[0]), pc.less(created, bound[1])))
     late = pc.greater_equal(table.column("modified"), pa.scalar(cutoff, pa.timestamp("us")))
@@ -68,7 +68,6 @@ def tally(
             pc.and_(pc.greater_equal(score, 0), pc.less_equal(score, 10)),
         )
     )
-    del modified
     score = current.column("score")
     grouped = (
         pa.table(

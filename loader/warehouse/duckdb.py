@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from loader.errors import LakeError, WarehouseError
+from loader.errors import LakeError, WarehouseError, first_line
 from loader.extract import Extract
 from loader.profile import Target
 from loader.warehouse import (
@@ -67,7 +67,7 @@ class DuckDBWarehouse:
         except duckdb.ConstraintException as exc:
             con.rollback()
             raise LakeError(
-                f"the extract of {manifest.run_date} breaks a raw.nps constraint ({_first_line(exc)}); "
+                f"the extract of {manifest.run_date} breaks a raw.nps constraint ({first_line(exc)}); "
                 "refusing to load: re-run the extract"
             ) from None
         except BaseException:
@@ -79,9 +79,9 @@ class DuckDBWarehouse:
         try:
             return list(self.con.execute(sql.replace("%s", "?"), list(params)).fetchall())
         except duckdb.CatalogException as exc:
-            raise WarehouseError(f"{_first_line(exc)} (run dbt on this warehouse first)") from None
+            raise WarehouseError(f"{first_line(exc)} (run dbt on this warehouse first)") from None
         except duckdb.Error as exc:
-            raise WarehouseError(_first_line(exc)) from None
+            raise WarehouseError(first_line(exc)) from None
 
     def close(self) -> None:
         self.con.close()
@@ -111,10 +111,8 @@ def _connect_waiting(path: str, timeout: float) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(path)
         except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" not in text.lower():
-                first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-                raise WarehouseError(f"cannot open DuckDB file {path}: {first}") from None
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"cannot open DuckDB file {path}: {first_line(exc)}") from None
             if time.monotonic() >= deadline:
                 raise WarehouseError(
                     f"cannot open DuckDB file {path} within {timeout:.0f}s: another process "
@@ -123,13 +121,7 @@ def _connect_waiting(path: str, timeout: float) -> duckdb.DuckDBPyConnection:
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise WarehouseError(f"cannot open DuckDB file {path}: {first}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+            raise WarehouseError(f"cannot open DuckDB file {path}: {first_line(exc)}") from None
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> int:

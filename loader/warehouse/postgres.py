@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 import pyarrow as pa
 
-from loader.errors import WarehouseError
+from loader.errors import WarehouseError, first_line
 from loader.extract import Extract
 from loader.manifest import Manifest
 from loader.profile import Target
@@ -42,14 +42,8 @@ def connect(target: Target) -> Any:
         )
     except psycopg2.OperationalError as exc:
         raise WarehouseError(
-            f"cannot connect to the warehouse {where}: {error_line(exc)}"
+            f"cannot connect to the warehouse {where}: {first_line(exc)}"
         ) from None
-
-
-def error_line(exc: Exception) -> str:
-    """The first line of a psycopg2 error: the server's message, without its context lines."""
-    text = (getattr(exc, "pgerror", None) or str(exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def connect_adbc(target: Target) -> Any:
@@ -74,14 +68,13 @@ def connect_adbc(target: Target) -> Any:
         return adbc_driver_postgresql.dbapi.connect(uri, autocommit=False)
     except adbc_driver_manager.Error as exc:
         raise WarehouseError(
-            f"cannot connect to the warehouse {where}: {_adbc_error_line(exc)}"
+            f"cannot connect to the warehouse {where}: {_adbc_first_line(exc)}"
         ) from None
 
 
-def _adbc_error_line(exc: Exception) -> str:
+def _adbc_first_line(exc: Exception) -> str:
     """ADBC's message without its status prefix, query echo and context lines."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
+    line = first_line(exc)
     return line.split(": ", 1)[1] if line.split(":", 1)[0].isupper() and ": " in line else line
 
 
@@ -163,7 +156,7 @@ def run_query(conn: Any, sql: str, params: Sequence[object]) -> list[tuple[Any, 
             cur.execute(sql, tuple(params))
             return list(cur.fetchall())
     except psycopg2.Error as exc:
-        raise WarehouseError(f"{error_line(exc)} (run dbt on this warehouse first)") from None
+        raise WarehouseError(f"{first_line(exc)} (run dbt on this warehouse first)") from None
 
 
 class PostgresWarehouse:
@@ -214,7 +207,7 @@ class PostgresWarehouse:
         except adbc_driver_manager.Error as exc:
             conn.rollback()
             raise WarehouseError(
-                f"loading {manifest.run_date} into PostgreSQL failed: {_adbc_error_line(exc)}"
+                f"loading {manifest.run_date} into PostgreSQL failed: {_adbc_first_line(exc)}"
             ) from None
         except BaseException:
             conn.rollback()

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loader.errors import ConfigError, WarehouseError
+from loader.errors import ConfigError, WarehouseError, first_line
 from loader.extract import Extract
 from loader.manifest import Manifest
 from loader.profile import Target
 from loader.warehouse import LoadResult, loads_insert_params, raw_ddl, utc_now
-from loader.warehouse.postgres import connect, error_line, run_query
+from loader.warehouse.postgres import connect, run_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -140,7 +140,7 @@ class RedshiftWarehouse:
                         replaced = cur.rowcount
         except psycopg2.Error as exc:
             raise WarehouseError(
-                f"loading {manifest.run_date} into Redshift failed: {error_line(exc)}"
+                f"loading {manifest.run_date} into Redshift failed: {first_line(exc)}"
             ) from None
         return LoadResult(
             manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at
