@@ -329,3 +329,17 @@ def dbt_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     if result.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-3000:]}")
     return result
+
+
+def mysql_table(server: MariaDB, name: str, ddl: str, rows: list[tuple[Any, ...]]) -> None:
+    """(Re)create a table of the test MariaDB with these columns and rows."""
+    conn = server.admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"drop table if exists {name}")
+            cur.execute(f"create table {name} ({ddl})")
+            if rows:
+                marks = ", ".join(["%s"] * len(rows[0]))
+                cur.executemany(f"insert into {name} values ({marks})", rows)
+    finally:
+        conn.close()

@@ -10,7 +10,7 @@ import pytest
 
 from loader.demo import generate_events, state_as_of
 from tests.conftest import make_factory
-from tests.harness import MySQLSource, Stack, cli
+from tests.harness import MySQLSource, Stack, cli, mysql_table
 from tests.servers import MariaDB, free_port, s3_server
 
 DAY = dt.date(2021, 6, 2)
@@ -40,16 +40,6 @@ def _loaded_warehouse(request: pytest.FixtureRequest, path: Path) -> tuple[Stack
 @pytest.fixture
 def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Stack, MySQLSource]:
     return _loaded_warehouse(request, tmp_path)
-
-
-def _mysql_table(mariadb: MariaDB, name: str, ddl: str, rows: list[tuple[Any, ...]]) -> None:
-    conn = mariadb.admin()
-    with conn.cursor() as cur:
-        cur.execute(f"drop table if exists {name}")
-        cur.execute(f"create table {name} ({ddl})")
-        for row in rows:
-            cur.execute(f"insert into {name} values ({', '.join(['%s'] * len(row))})", row)
-    conn.close()
 
 
 def _expect_refusal(
@@ -146,7 +136,7 @@ def test_source_refusals(
 ) -> None:
     table, args, code, message = SOURCE_REFUSALS[case]
     if table is not None:
-        _mysql_table(mariadb, *table)
+        mysql_table(mariadb, *table)
     stack, source = loaded_once
     _expect_refusal(stack, source, [*RUN, *args], code, message)
 

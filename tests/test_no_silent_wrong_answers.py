@@ -20,7 +20,16 @@ import pytest
 
 from loader.dates import parse_lookback
 from loader.errors import ConfigError, SourceError
-from tests.harness import ROOT, MySQLSource, SqliteSource, Stack, cli, dbt_process, environ
+from tests.harness import (
+    ROOT,
+    MySQLSource,
+    SqliteSource,
+    Stack,
+    cli,
+    dbt_process,
+    environ,
+    mysql_table,
+)
 from tests.servers import MariaDB
 
 D = dt.date(2021, 9, 16)
@@ -279,15 +288,12 @@ def test_duplicate_ids_in_one_snapshot_are_refused_naming_them(
     no_pk = "create table nps (id integer, created_at text, modified text, deleted integer, score integer)"
     sqlite = sqlite_source(tmp_path / "src.db", rows, ddl=no_pk)
     mysql = MySQLSource(mariadb, "nps_no_pk")
-    conn = mariadb.admin()
-    with conn.cursor() as cur:
-        cur.execute("drop table if exists nps_no_pk")
-        cur.execute(
-            "create table nps_no_pk (id bigint, created_at datetime(6), modified datetime(6), "
-            "deleted boolean, score smallint)"
-        )
-        cur.executemany("insert into nps_no_pk values (%s, %s, %s, %s, %s)", rows)
-    conn.close()
+    mysql_table(
+        mariadb,
+        "nps_no_pk",
+        "id bigint, created_at datetime(6), modified datetime(6), deleted boolean, score smallint",
+        rows,
+    )
     for source in (sqlite, mysql):
         result = cli(duckdb_stack, source, "run", "--date", str(D), check=False)
         one_error_line(result, 1, "has more than one row for id 7, 9 in one snapshot")
@@ -318,18 +324,13 @@ def test_an_update_that_does_not_bump_modified_is_flagged_by_dbt_test(
 def test_a_cursor_column_that_is_not_a_time_is_refused(
     duckdb_stack: Stack, mariadb: MariaDB
 ) -> None:
-    conn = mariadb.admin()
-    with conn.cursor() as cur:
-        cur.execute("drop table if exists nps_text_cursor")
-        cur.execute(
-            "create table nps_text_cursor (id bigint primary key, created_at datetime(6), "
-            "modified varchar(32), deleted boolean, score smallint)"
-        )
-        cur.execute(
-            "insert into nps_text_cursor values (1, %s, %s, 0, 9)",
-            ("2021-09-16 10:00:00", "2021-9-16 10:00:00"),
-        )
-    conn.close()
+    mysql_table(
+        mariadb,
+        "nps_text_cursor",
+        "id bigint primary key, created_at datetime(6), modified varchar(32), deleted boolean, "
+        "score smallint",
+        [(1, "2021-09-16 10:00:00", "2021-9-16 10:00:00", 0, 9)],
+    )
     source = MySQLSource(mariadb, "nps_text_cursor")
     result = cli(duckdb_stack, source, "run", "--date", str(D), check=False)
     one_error_line(
