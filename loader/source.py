@@ -41,7 +41,11 @@ EXTRACT_SCHEMA = pa.schema(_FIELDS)
 
 #: How the SQLite demo source stores timestamps (as text), read and written alike.
 SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+#: Rows per batch of Python rows (pymysql, SQLite): bounds the memory of their tuples.
 BATCH_ROWS = 50_000
+#: Rows per connectorx batch (Arrow, built in Rust): one Parquet row group (ROW_GROUP_ROWS in
+#: extract.py), and fewer, larger batches fetch faster (2M rows: 1.08 s at 50,000, 0.77 s here).
+FAST_BATCH_ROWS = 122_880
 
 
 _URL_FORMS = (
@@ -132,7 +136,7 @@ class RowFilter:
 
 
 def read_window(
-    spec: SourceSpec, window: Window, batch_rows: int = BATCH_ROWS
+    spec: SourceSpec, window: Window, batch_rows: int | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Yield the rows changed in ``window`` as record batches of :data:`EXTRACT_SCHEMA` (UTC).
 
@@ -142,10 +146,11 @@ def read_window(
 
 
 def read_rows(
-    spec: SourceSpec, row_filter: RowFilter, batch_rows: int = BATCH_ROWS
+    spec: SourceSpec, row_filter: RowFilter, batch_rows: int | None = None
 ) -> Iterator[pa.RecordBatch]:
+    """``batch_rows``: rows per batch (default: the reader's own, BATCH_ROWS or FAST_BATCH_ROWS)."""
     if spec.kind == "sqlite":
-        return _read_sqlite(spec, row_filter, batch_rows)
+        return _read_sqlite(spec, row_filter, batch_rows or BATCH_ROWS)
     return _read_mysql(spec, row_filter, batch_rows)
 
 
@@ -447,7 +452,7 @@ _FAST_PATH_TYPES = {
 
 
 def _read_mysql(
-    spec: SourceSpec, row_filter: RowFilter, batch_rows: int
+    spec: SourceSpec, row_filter: RowFilter, batch_rows: int | None
 ) -> Iterator[pa.RecordBatch]:
     import pymysql
     import pymysql.cursors
@@ -479,7 +484,9 @@ def _read_mysql(
         # Without a unique id the duplicate check must share the extract's snapshot: pymysql.
         if id_is_unique and _fast_path(spec, types):
             conn.close()
-            for batch in _read_mysql_connectorx(spec, row_filter, bounds, batch_rows):
+            for batch in _read_mysql_connectorx(
+                spec, row_filter, bounds, batch_rows or FAST_BATCH_ROWS
+            ):
                 yield _to_utc(batch, spec, columns)
             return
         with conn.cursor() as cur:
@@ -489,7 +496,7 @@ def _read_mysql(
                 _refuse_duplicates(spec, [row[0] for row in cur.fetchall()])
         with conn.cursor(pymysql.cursors.SSCursor) as stream:
             stream.execute(_select_sql(spec, row_filter, "`", "%s"), bounds)
-            while rows := stream.fetchmany(batch_rows):
+            while rows := stream.fetchmany(batch_rows or BATCH_ROWS):
                 yield _to_utc(_to_batch(rows, all_text=True), spec, columns)
         conn.commit()
     except pymysql.MySQLError as exc:

@@ -102,15 +102,17 @@
     {%- set current_node = graph.nodes['model.nps_warehouse.int_nps_responses_current'] -%}
     {%- set current = adapter.get_relation(database=current_node.database, schema=current_node.schema, identifier=current_node.alias) -%}
     {%- if not flags.FULL_REFRESH and current is not none -%}
-        {%- set stored = run_query('select distinct _reporting_timezone from ' ~ current).columns[0].values() | list -%}
+        {#- One row is enough (every row has the run's zone: a run in another zone stops here);
+            a distinct over the table would scan the whole current state on every run. -#}
+        {%- set stored = run_query('select _reporting_timezone from ' ~ current ~ ' limit 1').columns[0].values() | list -%}
         {%- for other in stored if other != zone -%}
             {{ exceptions.raise_compiler_error("the marts were built with reporting_timezone '" ~ other ~ "' and this run asks for '" ~ zone ~ "': mixing zones would count some responses on the wrong day. Rebuild them in the new zone with `dbt run --full-refresh --vars '{reporting_timezone: " ~ zone ~ "}'` (and set NPS_REPORTING_TIMEZONE for the loader)") }}
         {%- endfor -%}
     {%- endif -%}
     {%- set batch = nps_batch_vars() -%}
     {%- if batch.mode != 'since_last_run' and not flags.FULL_REFRESH -%}
-        {%- set found = run_query("select count(*) from " ~ raw ~ " where _run_date between cast('" ~ batch.start ~ "' as date) and cast('" ~ batch.end ~ "' as date)").columns[0].values()[0] -%}
-        {%- if found | int == 0 -%}
+        {%- set found = run_query("select 1 from " ~ raw ~ " where _run_date between cast('" ~ batch.start ~ "' as date) and cast('" ~ batch.end ~ "' as date) limit 1").rows | length -%}
+        {%- if found == 0 -%}
             {%- set days = batch.start if batch.start == batch.end else batch.start ~ '..' ~ batch.end -%}
             {%- do exceptions.warn("nps: no raw rows were loaded for " ~ days ~ " (" ~ raw ~ " has no _run_date in that range): this run folds in nothing. Load the day first: nps-loader run --date " ~ batch.start) -%}
         {%- endif -%}

@@ -18,3 +18,31 @@
         select 1
     {%- endif -%}
 {% endmacro %}
+
+
+{#-
+    After a rebuild (the first build or --full-refresh) the planner has no statistics for the
+    millions of rows just written until autovacuum gets to them, and PostgreSQL then plans the
+    next incremental runs as scans of the whole table (an ordinary day at 11M raw rows: 2.7 s
+    for the daily counts instead of 0.2 s). This post-hook analyzes the table it rebuilt; an
+    incremental run adds too few rows to need it. DuckDB keeps no such statistics; Redshift
+    uses the postgres__ version (dbt-redshift dispatches to its parent adapter).
+-#}
+
+{% macro nps_refresh_statistics() %}
+    {{ return(adapter.dispatch('nps_refresh_statistics')()) }}
+{% endmacro %}
+
+
+{% macro default__nps_refresh_statistics() %}
+    select 1
+{% endmacro %}
+
+
+{% macro postgres__nps_refresh_statistics() %}
+    {%- if nps_rebuilding() -%}
+        analyze {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}
