@@ -37,7 +37,7 @@ from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
 
 #: Rows per Parquet row group: DuckDB's own row group size, so its reader scans one Parquet
 #: row group per thread into one table row group. With the 50,000-row groups the source batches
-#: made, DuckDB's insert of 2M rows took 0.48 s; with these, 0.27 s (bench/README, section 1).
+#: made, DuckDB's insert of 2M rows took 0.48 s; with these, 0.27 s.
 ROW_GROUP_ROWS = 122_880
 #: Rows per Parquet part (eight row groups): a load holds one part at a time.
 PART_ROWS = 8 * ROW_GROUP_ROWS

@@ -144,10 +144,10 @@ LOADS_TYPES: list[pa.DataType] = [
 def raw_indexes(raw_schema: str) -> list[str]:
     """BRIN indexes for what reads raw.nps by load: a day's replacement and dbt's batch
     (``_run_date``), the since-last-run watermark (``_loaded_at``). Each load appends its rows
-    together, so block ranges summarize them well, and a BRIN index costs a load next to nothing
-    where the two B-trees of earlier versions made a 2M-row load 2.4x slower (bench/README,
-    section 2). ``minmax_multi`` keeps a range useful when a re-loaded day fills holes that
-    another day's replacement left. The B-trees of earlier versions are dropped."""
+    together, so block ranges summarize them well; a BRIN index costs a load little, where with
+    the two B-trees of earlier versions a 2M-row ``nps-loader run`` took 5.5 s instead of 3.7 s.
+    ``minmax_multi`` keeps a range useful when a re-loaded day fills holes that another day's
+    replacement left. The B-trees of earlier versions are dropped."""
     return [
         f"create index if not exists nps_run_date_brin on {raw_schema}.nps "
         "using brin (_run_date date_minmax_multi_ops)",
