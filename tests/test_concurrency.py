@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import multiprocessing
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,61 @@ def test_concurrent_loaders_are_serialised_never_duplicated(
             )
 
 
+def poll_marts(env: dict[str, str], schema: str, done: Any, results: Any) -> None:
+    """The reader: polls the marts in one snapshot per poll until ``done`` is set.
+
+    It runs in a process of its own, as a real reader would. On a thread of the test's process
+    it once crashed the interpreter: a segmentation fault in psycopg2's connect while the
+    in-process loader worked on the main thread (psycopg2-binary bundles its own libpq and
+    OpenSSL, known to crash beside other users of OpenSSL in one process: psycopg/psycopg2#543).
+    """
+    import psycopg2
+
+    s = schema
+    problems: list[str] = []
+    polls = 0
+    conn = psycopg2.connect(
+        host=env["NPS_PG_HOST"],
+        port=int(env["NPS_PG_PORT"]),
+        user=env["NPS_PG_USER"],
+        password=env["NPS_PG_PASSWORD"],
+        dbname=env["NPS_PG_DATABASE"],
+    )
+    conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+    try:
+        while not done.is_set():
+            with conn, conn.cursor() as cur:  # one snapshot per poll
+                cur.execute(f"select count(*) - count(distinct id) from {s}.fct_nps_responses")
+                duplicates = cur.fetchone()
+                cur.execute(
+                    f"select count(*) from {s}.fct_nps_responses as f join {s}.int_nps_responses_current as c "
+                    "on f.id = c.id where c.is_deleted or c.reject_reason is not null"
+                )
+                leaked = cur.fetchone()
+                cur.execute(
+                    f"select m.response_month, m.responses, d.responses from {s}.nps_summary_monthly as m "
+                    f"full join (select cast(date_trunc('month', response_date) as date) as response_month, "
+                    f"sum(responses) as responses from {s}.nps_summary_daily group by 1) as d "
+                    "on m.response_month = d.response_month "
+                    "where m.responses is distinct from d.responses"
+                )
+                disagreeing: list[Any] = cur.fetchall()
+            polls += 1
+            if duplicates and duplicates[0]:
+                problems.append(f"{duplicates[0]} duplicate ids")
+            if leaked and leaked[0]:
+                problems.append(f"{leaked[0]} deleted or invalid responses in fct")
+            if disagreeing:
+                problems.append(f"months disagree with their days: {disagreeing}")
+    finally:
+        conn.close()
+        results.put((polls, problems[:5], len(problems)))
+
+
 @pytest.mark.slow
 def test_readers_never_see_a_broken_state_while_loads_and_dbt_runs_go_on(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    import psycopg2
-
     stack, source = make_factory("postgres-mysql-s3", request)(tmp_path)
     days = [DAY + dt.timedelta(days=n) for n in range(8)]
     events = generate_events(9, DAY, len(days), 400)
@@ -51,52 +100,13 @@ def test_readers_never_see_a_broken_state_while_loads_and_dbt_runs_go_on(
     stack.run_day(source, days[0])
     stack.dbt("run")
 
-    s = stack.schema
-    problems: list[str] = []
-    polls = 0
-    done = threading.Event()
-
-    def reader() -> None:
-        nonlocal polls
-        env = stack.env
-        conn = psycopg2.connect(
-            host=env["NPS_PG_HOST"],
-            port=int(env["NPS_PG_PORT"]),
-            user=env["NPS_PG_USER"],
-            password=env["NPS_PG_PASSWORD"],
-            dbname=env["NPS_PG_DATABASE"],
-        )
-        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
-        try:
-            while not done.is_set():
-                with conn, conn.cursor() as cur:  # one snapshot per poll
-                    cur.execute(f"select count(*) - count(distinct id) from {s}.fct_nps_responses")
-                    duplicates = cur.fetchone()
-                    cur.execute(
-                        f"select count(*) from {s}.fct_nps_responses as f join {s}.int_nps_responses_current as c "
-                        "on f.id = c.id where c.is_deleted or c.reject_reason is not null"
-                    )
-                    leaked = cur.fetchone()
-                    cur.execute(
-                        f"select m.response_month, m.responses, d.responses from {s}.nps_summary_monthly as m "
-                        f"full join (select cast(date_trunc('month', response_date) as date) as response_month, "
-                        f"sum(responses) as responses from {s}.nps_summary_daily group by 1) as d "
-                        "on m.response_month = d.response_month "
-                        "where m.responses is distinct from d.responses"
-                    )
-                    disagreeing: list[Any] = cur.fetchall()
-                polls += 1
-                if duplicates and duplicates[0]:
-                    problems.append(f"{duplicates[0]} duplicate ids")
-                if leaked and leaked[0]:
-                    problems.append(f"{leaked[0]} deleted or invalid responses in fct")
-                if disagreeing:
-                    problems.append(f"months disagree with their days: {disagreeing}")
-        finally:
-            conn.close()
-
-    thread = threading.Thread(target=reader)
-    thread.start()
+    spawn_context = multiprocessing.get_context("spawn")
+    done = spawn_context.Event()
+    results = spawn_context.Queue()
+    reader = spawn_context.Process(
+        target=poll_marts, args=(dict(stack.env), stack.schema, done, results)
+    )
+    reader.start()
     try:
         for day in days[1:]:
             stack.run_day(source, day)
@@ -106,7 +116,9 @@ def test_readers_never_see_a_broken_state_while_loads_and_dbt_runs_go_on(
         stack.dbt("run")
     finally:
         done.set()
-        thread.join()
-    print(f"\nconcurrent reader: {polls} consistent snapshots polled, {len(problems)} problems")
+        reader.join(timeout=120)
+    assert reader.exitcode == 0, f"the reader process failed (exit code {reader.exitcode})"
+    polls, problems, count = results.get(timeout=10)
+    print(f"\nconcurrent reader: {polls} consistent snapshots polled, {count} problems")
     assert polls > 20, f"the reader only polled {polls} times"
-    assert not problems, problems[:5]
+    assert not problems, problems
