@@ -103,8 +103,8 @@ def test_readers_never_see_a_broken_state_while_loads_and_dbt_runs_go_on(
     spawn_context = multiprocessing.get_context("spawn")
     done = spawn_context.Event()
     results = spawn_context.Queue()
-    reader = spawn_context.Process(
-        target=poll_marts, args=(dict(stack.env), stack.schema, done, results)
+    reader = spawn_context.Process(  # daemon: a hung reader cannot hold pytest open at exit
+        target=poll_marts, args=(dict(stack.env), stack.schema, done, results), daemon=True
     )
     reader.start()
     try:
