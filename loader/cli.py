@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import logging
 import os
 import sys
 import time
@@ -244,8 +245,25 @@ def main() -> None:
 
     \b
     Example:
-      nps-loader run --date 2021-09-16 --source mysql://reader@db:3306/prod --lake s3://lake/nps
+      nps-loader run --date 2021-09-16 --source mysql://reader@db:3306/prod --lake s3://my-lake
     """
+    _log_warnings()
+
+
+def _log_warnings() -> None:
+    """The loader's warnings (``logging.getLogger("loader")``) as one line each on stderr."""
+    logger = logging.getLogger("loader")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_RedactingFormatter("nps-loader: warning: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 @main.command()
@@ -284,7 +302,7 @@ def load(date_: str, **kw: Any) -> None:
 
     \b
     Example:
-      nps-loader load --date 2021-09-16 --lake s3://lake/nps --target redshift
+      nps-loader load --date 2021-09-16 --lake s3://my-lake --target redshift
     """
     from loader import pipeline
 
@@ -417,22 +435,25 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
     else:
         raise ConfigError("verify needs --date D, or --start D1 --end D2")
     days = list(day_range(first, last))
-    mismatches = verify_days(_build_settings(kw), days[0], days[-1])
-    result = {
+    report = verify_days(_build_settings(kw), days[0], days[-1])
+    result: dict[str, Any] = {
         "command": "verify",
-        "ok": not mismatches,
+        "ok": report.ok,
         "start": days[0],
         "end": days[-1],
         "days": len(days),
-        "mismatches": len(mismatches),
-        "mismatched_days": mismatches,
+        "mismatches": len(report.days),
+        "mismatched_days": report.mismatches,
     }
-    if mismatches:
-        for line in mismatches:
-            click.echo(line, err=True)
-        _report(kw, result, f"verify: {len(mismatches)} of {_days(len(days))} differ")
-        sys.exit(1)
-    _report(kw, result, f"verify: {_days(len(days))} match the source")
+    if report.ok:
+        agrees = "matches" if len(days) == 1 else "match"
+        _report(kw, result, f"verify: {_days(len(days))} {agrees} the source")
+        return
+    # The whole report in one place (stdout), every differing day, then what to run next.
+    result["next"] = report.next_step()
+    summary = f"verify: {len(report.days)} of {_days(len(days))} differ"
+    _report(kw, result, "\n".join([summary, *report.mismatches, result["next"]]))
+    sys.exit(1)
 
 
 @main.command("demo-source")

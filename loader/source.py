@@ -14,6 +14,7 @@ DATETIME values (and the SQLite demo's text) mean wall-clock time in the source 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,8 @@ import pyarrow.compute as pc
 from loader.dates import UTC, Window, wall_clock_bounds
 from loader.errors import ConfigError, SourceError, redact, register_secret
 from loader.identifiers import validate_identifier
+
+log = logging.getLogger("loader")
 
 #: The schema of every extract, in the column order of ``raw.nps`` (Redshift COPY maps by position).
 _FIELDS: list[pa.Field[Any]] = [
@@ -133,6 +136,36 @@ class RowFilter:
     column_role: str
     start: dt.datetime
     end: dt.datetime
+    #: also look for rows that no window can read (cursor NULL or after this instant) and warn
+    outliers_after: dt.datetime | None = None
+
+
+def _outlier_sql(spec: SourceSpec, quote: str, placeholder: str) -> tuple[str, str]:
+    """Count, then a few ids of, the rows whose cursor is NULL or after an instant."""
+    cursor, table = f"{quote}{spec.cursor_column}{quote}", f"{quote}{spec.table}{quote}"
+    where = f"{cursor} is null or {cursor} > {placeholder}"
+    return (
+        f"select count(case when {cursor} is null then 1 end), count({cursor}) "
+        f"from {table} where {where}",
+        f"select {quote}id{quote} from {table} where {where} order by {quote}id{quote} limit 5",
+    )
+
+
+def _warn_outliers(spec: SourceSpec, counts: Sequence[Any], ids: Sequence[Any]) -> None:
+    null_rows, future_rows = int(counts[0] or 0), int(counts[1] or 0)
+    if not null_rows and not future_rows:
+        return
+    kinds = [
+        f"{n} with {spec.cursor_column} {what}"
+        for n, what in ((null_rows, "NULL"), (future_rows, "in the future"))
+        if n
+    ]
+    more = " ..." if null_rows + future_rows > len(ids) else ""
+    log.warning(
+        f"source table {spec.table!r} has {null_rows + future_rows} row(s) that no day's "
+        f"extract reads ({' and '.join(kinds)}; id {', '.join(str(i) for i in ids)}{more}): "
+        f"fix their {spec.cursor_column} in the source; nps-loader verify reports their days"
+    )
 
 
 def read_window(
@@ -142,7 +175,10 @@ def read_window(
 
     The snapshot transaction is closed when the generator is exhausted or closed.
     """
-    return read_rows(spec, RowFilter("modified", window.start, window.end), batch_rows)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return read_rows(
+        spec, RowFilter("modified", window.start, window.end, outliers_after=now), batch_rows
+    )
 
 
 def read_rows(
@@ -225,6 +261,11 @@ def _source_bounds(
     if not columns.is_naive(row_filter.column_role):
         return row_filter.start, row_filter.end
     return wall_clock_bounds(row_filter.start, row_filter.end, spec.timezone)
+
+
+def _outlier_bound(spec: SourceSpec, columns: SourceColumns, instant: dt.datetime) -> dt.datetime:
+    """An instant (naive UTC) in the terms the source compares its cursor in."""
+    return _source_bounds(spec, columns, RowFilter("modified", instant, instant))[0]
 
 
 def _to_utc(batch: pa.RecordBatch, spec: SourceSpec, columns: SourceColumns) -> pa.RecordBatch:
@@ -355,6 +396,14 @@ def _read_sqlite(
             t.strftime(SQLITE_TIMESTAMP_FORMAT) for t in _source_bounds(spec, columns, row_filter)
         ]
         conn.execute("begin")  # one read transaction: a consistent snapshot of the file
+        if row_filter.outliers_after is not None:
+            after = _outlier_bound(spec, columns, row_filter.outliers_after)
+            count_sql, ids_sql = _outlier_sql(spec, '"', "?")
+            _warn_outliers(
+                spec,
+                conn.execute(count_sql, [after.strftime(SQLITE_TIMESTAMP_FORMAT)]).fetchone(),
+                [r[0] for r in conn.execute(ids_sql, [after.strftime(SQLITE_TIMESTAMP_FORMAT)])],
+            )
         if not _sqlite_id_is_unique(conn, spec.table):
             dupes = conn.execute(_duplicates_sql(spec, row_filter, '"', "?"), bounds).fetchall()
             _refuse_duplicates(spec, [row[0] for row in dupes])
@@ -480,6 +529,13 @@ def _read_mysql(
                 (spec.table,),
             )
             id_is_unique = any(str(cols).lower() == "id" for _, cols in cur.fetchall())
+            if row_filter.outliers_after is not None:
+                after = _outlier_bound(spec, columns, row_filter.outliers_after)
+                count_sql, ids_sql = _outlier_sql(spec, "`", "%s")
+                cur.execute(count_sql, (after,))
+                counts = cur.fetchone()
+                cur.execute(ids_sql, (after,))
+                _warn_outliers(spec, counts, [row[0] for row in cur.fetchall()])
         bounds = _source_bounds(spec, columns, row_filter)
         # Without a unique id the duplicate check must share the extract's snapshot: pymysql.
         if id_is_unique and _fast_path(spec, types):

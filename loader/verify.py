@@ -1,16 +1,25 @@
 """Reconcile the source with ``nps_summary_daily`` day by day (days of the reporting zone).
 
-The source is compared as of the newest loaded window's end (the cutoff): responses changed
-after it are not in the warehouse yet, so they are left out on both sides instead of being
-reported as differences. The source's rows created in the range are read with the loader's own
-reader (the same time-zone conversion as the extract) and counted here, in Arrow.
+Every source row created in the range is accounted for, by the local day of its ``created_at``:
+
+- counted: its cursor is before the cutoff (the newest loaded window's end), so the warehouse
+  has its current version; valid, not-deleted rows are counted per category;
+- not loaded yet: its cursor is at or after the cutoff (and not in the future), so it is left
+  out on both sides instead of being reported as a difference;
+- unaccounted: its cursor is NULL or in the future. No day's extract reads such a row, so the
+  warehouse cannot match the source; the day is reported, whatever its counts say.
+
+The source is read with the loader's own reader (the same time-zone conversion as the extract),
+streamed batch by batch and counted as it arrives, so memory stays flat however many rows the
+range holds. The read is by ``created_at``: index it (see docs/operations.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -20,19 +29,61 @@ from loader.dates import UTC, local_midnight_utc
 from loader.errors import ConfigError, WarehouseError
 from loader.identifiers import validate_identifier
 from loader.pipeline import Settings
-from loader.source import EXTRACT_SCHEMA, RowFilter, SourceSpec, read_rows
+from loader.source import RowFilter, SourceSpec, read_rows
 
 pc: Any = pyarrow.compute  # the compute stubs do not type scalar comparisons well
 CATEGORIES = {"promoter": 0, "passive": 1, "detractor": 2}
-DailyCounts = dict[str, tuple[int, int, int]]  # ISO day -> (promoters, passives, detractors)
+#: How many ids of each kind of unaccounted row a report names per day.
+SHOWN_IDS = 5
 
 
-@dataclass(frozen=True)
+@dataclass
+class Unaccounted:
+    """Source rows of one day that no extract reads: their cursor is NULL or in the future."""
+
+    null_cursor: int = 0
+    future_cursor: int = 0
+    ids: list[int] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.null_cursor + self.future_cursor
+
+
+@dataclass
 class SourceTally:
     """What the source says about the responses created in a range of days."""
 
-    counts: DailyCounts  # valid, not-deleted responses last changed before the cutoff, per day
-    changed_ids: list[int]  # responses changed at or after the cutoff: not loaded yet
+    #: ISO day -> [promoters, passives, detractors]: valid, not-deleted, changed before the cutoff
+    counts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+    #: responses changed at or after the cutoff: not loaded yet
+    changed_ids: list[int] = field(default_factory=list)
+    #: ISO day -> the rows of that day that cannot be accounted for
+    unaccounted: dict[str, Unaccounted] = field(default_factory=lambda: defaultdict(Unaccounted))
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``mismatches``: one line per day that differs (empty when every day matches)."""
+
+    mismatches: list[str]
+    days: list[dt.date]  # the days those lines are about, oldest first
+    last_loaded: dt.date | None = None  # the newest run date in raw.nps_loads
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def next_step(self) -> str:
+        """What to run to repair the days that differ."""
+        first, last = self.days[0], max(self.days[-1], self.last_loaded or self.days[-1])
+        return (
+            f"next: nps-loader backfill --start {first} --end {last}, then "
+            f"dbt run --vars '{{start_date: {first}, end_date: {last}}}', then verify again; a "
+            "day that still differs holds a hard delete or a cursor that moved backwards in "
+            "the source, which `dbt run --full-refresh` repairs after that backfill "
+            "(docs/operations.md, 'When verify fails')"
+        )
 
 
 def local_dates(instants: Any, zone: str) -> Any:
@@ -43,28 +94,48 @@ def local_dates(instants: Any, zone: str) -> Any:
     return pc.cast(pc.local_timestamp(aware), pa.date32())
 
 
-def tally(
-    spec: SourceSpec, first: dt.date, last: dt.date, zone: str, cutoff: dt.datetime
-) -> SourceTally:
-    """Count the source's current responses created on the days ``first..last`` of ``zone``.
+def _ids_by_day(table: Any) -> Iterable[tuple[str, int]]:
+    for day, id_ in zip(
+        table.column("day").to_pylist(), table.column("id").to_pylist(), strict=True
+    ):
+        yield str(day), int(id_)
 
-    Responses changed at or after ``cutoff`` (naive UTC: the end of the newest loaded window)
-    are set apart: the warehouse cannot know them yet.
-    """
-    start = local_midnight_utc(first, zone)
-    end = local_midnight_utc(last + dt.timedelta(days=1), zone)
-    table: Any = pa.Table.from_batches(
-        list(read_rows(spec, RowFilter("created_at", start, end))), schema=EXTRACT_SCHEMA
-    )
+
+def count_batch(
+    tally: SourceTally,
+    batch: pa.RecordBatch,
+    bounds: tuple[dt.datetime, dt.datetime],
+    zone: str,
+    cutoff: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Fold one batch of source rows (extract schema, UTC) into ``tally``."""
+    ts = pa.timestamp("us")
+    table: Any = pa.Table.from_batches([batch])
     created = table.column("created_at")
-    bound = pa.scalar(start, pa.timestamp("us")), pa.scalar(end, pa.timestamp("us"))
-    table = table.filter(pc.and_(pc.greater_equal(created, bound[0]), pc.less(created, bound[1])))
-    late = pc.greater_equal(table.column("modified"), pa.scalar(cutoff, pa.timestamp("us")))
-    changed_ids = [int(i) for i in table.filter(late).column("id").to_pylist()]
-    score = table.column("score")
-    current = table.filter(
+    table = table.filter(
         pc.and_(
-            pc.and_(pc.invert(late), pc.invert(pc.fill_null(table.column("deleted"), False))),
+            pc.greater_equal(created, pa.scalar(bounds[0], ts)),
+            pc.less(created, pa.scalar(bounds[1], ts)),
+        )
+    )
+    table = table.append_column("day", local_dates(table.column("created_at"), zone))
+    modified = table.column("modified")
+    null_cursor = pc.is_null(modified)
+    future = pc.fill_null(pc.greater(modified, pa.scalar(now, ts)), False)
+    for mask, kind in ((null_cursor, "null_cursor"), (future, "future_cursor")):
+        for day, id_ in _ids_by_day(table.filter(mask)):
+            entry = tally.unaccounted[day]
+            setattr(entry, kind, getattr(entry, kind) + 1)
+            if len(entry.ids) < SHOWN_IDS:
+                entry.ids.append(id_)
+    known = table.filter(pc.invert(pc.or_(null_cursor, future)))
+    late = pc.greater_equal(known.column("modified"), pa.scalar(cutoff, ts))
+    tally.changed_ids.extend(int(i) for i in known.filter(late).column("id").to_pylist())
+    score = known.column("score")
+    current = known.filter(
+        pc.and_(
+            pc.and_(pc.invert(late), pc.invert(pc.fill_null(known.column("deleted"), False))),
             pc.and_(pc.greater_equal(score, 0), pc.less_equal(score, 10)),
         )
     )
@@ -72,7 +143,7 @@ def tally(
     grouped = (
         pa.table(
             {
-                "day": local_dates(current.column("created_at"), zone),
+                "day": current.column("day"),
                 "p": pc.cast(pc.greater_equal(score, 9), pa.int64()),
                 "pa": pc.cast(
                     pc.and_(pc.greater_equal(score, 7), pc.less_equal(score, 8)), pa.int64()
@@ -83,26 +154,64 @@ def tally(
         .group_by("day")
         .aggregate([("p", "sum"), ("pa", "sum"), ("d", "sum")])
     )
-    counts = {
-        str(row["day"]): (int(row["p_sum"]), int(row["pa_sum"]), int(row["d_sum"]))
-        for row in grouped.to_pylist()
-    }
-    return SourceTally(counts, changed_ids)
+    for row in grouped.to_pylist():
+        day = tally.counts[str(row["day"])]
+        day[0] += int(row["p_sum"])
+        day[1] += int(row["pa_sum"])
+        day[2] += int(row["d_sum"])
 
 
-def verify_days(settings: Settings, first: dt.date, last: dt.date) -> list[str]:
-    """One line per day whose counts differ between the source and the mart; empty when all match."""
+def tally(
+    spec: SourceSpec,
+    first: dt.date,
+    last: dt.date,
+    zone: str,
+    cutoff: dt.datetime,
+    now: dt.datetime | None = None,
+) -> SourceTally:
+    """Account for every source row created on the days ``first..last`` of ``zone``.
+
+    ``cutoff`` (naive UTC): the end of the newest loaded window; ``now`` (naive UTC, default the
+    clock): a cursor after it is in the future.
+    """
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    bounds = local_midnight_utc(first, zone), local_midnight_utc(last + dt.timedelta(days=1), zone)
+    result = SourceTally()
+    for batch in read_rows(spec, RowFilter("created_at", *bounds)):
+        count_batch(result, batch, bounds, zone, cutoff, now)
+    return result
+
+
+def _unaccounted_line(day: str, entry: Unaccounted) -> str:
+    kinds = []
+    if entry.null_cursor:
+        kinds.append(f"{entry.null_cursor} with a NULL cursor")
+    if entry.future_cursor:
+        kinds.append(f"{entry.future_cursor} with a cursor in the future")
+    shown = ", ".join(str(i) for i in entry.ids) + (" ..." if entry.rows > len(entry.ids) else "")
+    rows = "1 source row" if entry.rows == 1 else f"{entry.rows} source rows"
+    return (
+        f"{day}: {rows} cannot be accounted for ({' and '.join(kinds)}; id {shown}): no day's "
+        "extract reads them; fix their cursor in the source"
+    )
+
+
+def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResult:
+    """Compare every day of ``first..last``; one line per day that differs."""
     spec = settings.require_source()
     schema = validate_identifier(settings.warehouse_target().schema, "the dbt target schema")
     raw = settings.raw_schema
     warehouse = settings.warehouse()
     try:
-        (cutoff,) = warehouse.query(f"select max(window_end) from {raw}.nps_loads", ())[0]
+        (cutoff, last_loaded) = warehouse.query(
+            f"select max(window_end), max(run_date) from {raw}.nps_loads", ()
+        )[0]
         if cutoff is None:
             raise WarehouseError("nothing has been loaded yet: run nps-loader first")
         zone = settings.reporting_timezone
+        # One row is enough: every row of the current state carries the zone it was built in.
         for (built,) in warehouse.query(
-            f"select distinct _reporting_timezone from {schema}.int_nps_responses_current", ()
+            f"select _reporting_timezone from {schema}.int_nps_responses_current limit 1", ()
         ):
             if built != zone:
                 raise ConfigError(
@@ -127,12 +236,24 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> list[str]:
                 mart[str(day)[:10]][CATEGORIES[category]] -= 1
     finally:
         warehouse.close()
-    lines = []
-    for day in sorted(set(source.counts) | set(mart)):
-        want, got = source.counts.get(day, (0, 0, 0)), tuple(mart.get(day, (0, 0, 0)))
+    lines, days = [], []
+    for day in sorted(set(source.counts) | set(mart) | set(source.unaccounted)):
+        want, got = source.counts.get(day, [0, 0, 0]), mart.get(day, [0, 0, 0])
+        day_lines = []
         if want != got:
-            lines.append(
+            day_lines.append(
                 f"{day}: source has promoters/passives/detractors {want[0]}/{want[1]}/{want[2]}, "
                 f"nps_summary_daily has {got[0]}/{got[1]}/{got[2]}"
             )
-    return lines
+        if day in source.unaccounted:
+            day_lines.append(_unaccounted_line(day, source.unaccounted[day]))
+        if day_lines:
+            lines += day_lines
+            days.append(dt.date.fromisoformat(day))
+    return VerifyResult(lines, days, _as_date(last_loaded))
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -343,3 +344,29 @@ def mysql_table(server: MariaDB, name: str, ddl: str, rows: list[tuple[Any, ...]
                 cur.executemany(f"insert into {name} values ({marks})", rows)
     finally:
         conn.close()
+
+
+def sqlite_source(
+    path: Path, rows: list[tuple[object, ...]], ddl: str | None = None
+) -> SqliteSource:
+    conn = sqlite3.connect(path)
+    conn.execute(
+        ddl
+        or "create table nps (id integer primary key, created_at text, modified text, "
+        "deleted integer, score integer)"
+    )
+    conn.executemany(f"insert into nps values ({', '.join('?' * len(rows[0]))})", rows)
+    conn.commit()
+    conn.close()
+    return SqliteSource(path)
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], code: int, message: str) -> str:
+    lines = [
+        line for line in result.stderr.strip().splitlines() if "nps-loader: warning:" not in line
+    ]
+    assert result.returncode == code, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    return lines[0]

@@ -23,43 +23,18 @@ from loader.errors import ConfigError, SourceError
 from tests.harness import (
     ROOT,
     MySQLSource,
-    SqliteSource,
     Stack,
     cli,
     dbt_process,
     environ,
     mysql_table,
+    one_error_line,
+    sqlite_source,
 )
 from tests.servers import MariaDB
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"
-
-
-def sqlite_source(
-    path: Path, rows: list[tuple[object, ...]], ddl: str | None = None
-) -> SqliteSource:
-    conn = sqlite3.connect(path)
-    conn.execute(
-        ddl
-        or "create table nps (id integer primary key, created_at text, modified text, "
-        "deleted integer, score integer)"
-    )
-    conn.executemany(f"insert into nps values ({', '.join('?' * len(rows[0]))})", rows)
-    conn.commit()
-    conn.close()
-    return SqliteSource(path)
-
-
-def one_error_line(result: subprocess.CompletedProcess[str], code: int, message: str) -> str:
-    lines = [
-        line for line in result.stderr.strip().splitlines() if "nps-loader: warning:" not in line
-    ]
-    assert result.returncode == code, result.stderr
-    assert len(lines) == 1, result.stderr
-    assert message in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
-    return lines[0]
 
 
 # --- 1, 2, 6: the README's dbt workflow on a fresh warehouse ---------------------------------

@@ -95,7 +95,7 @@ def test_a_korean_day_gets_the_rows_a_korean_analyst_expects(
     # verify compares KST days (in-process: the test's dbt keeps the DuckDB file open)
     settings = stack.settings(source)
     with environ(stack.full_env):
-        assert verify_days(settings, KST_DAYS[0], KST_DAYS[-1]) == []
+        assert verify_days(settings, KST_DAYS[0], KST_DAYS[-1]).mismatches == []
         # in another zone than the marts' it refuses, rather than report a false "all match"
         utc = dataclasses.replace(settings, reporting_timezone="UTC")
         with pytest.raises(ConfigError, match="the marts count days of Asia/Seoul"):

@@ -54,8 +54,10 @@ def test_verify_reports_the_days_that_differ(
     )
     bad = cli(stack, source, "verify", "--start", str(START), "--end", str(END), check=False)
     assert bad.returncode == 1
-    assert "2021-06-03: source has promoters/passives/detractors" in bad.stderr
-    assert "2021-06-02" not in bad.stderr and "1 of 5 days differ" in bad.stdout
+    # one place (stdout): the summary, every differing day, what to run next
+    assert "2021-06-03: source has promoters/passives/detractors" in bad.stdout
+    assert "2021-06-02" not in bad.stdout and "1 of 5 days differ" in bad.stdout
+    assert "next: nps-loader backfill --start 2021-06-03" in bad.stdout and not bad.stderr
 
 
 @pytest.mark.slow
