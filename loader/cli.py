@@ -19,6 +19,7 @@ import click
 from loader import __version__
 from loader.dates import day_range, parse_date, parse_lookback, parse_timezone
 from loader.errors import ConfigError, LoaderError, redact
+from loader.identifiers import validate_warehouse_identifier
 from loader.pipeline import Settings
 from loader.source import SourceSpec
 
@@ -186,7 +187,7 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
         lake_url=lake,
         profiles_dir=kw.get("profiles_dir"),
         target=kw.get("target"),
-        raw_schema=kw.get("raw_schema") or "raw",
+        raw_schema=validate_warehouse_identifier(kw.get("raw_schema") or "raw", "--raw-schema"),
         lookback=parse_lookback(kw.get("lookback") or "1h"),
         reporting_timezone=parse_timezone(
             kw.get("reporting_timezone") or "UTC", "--reporting-timezone"

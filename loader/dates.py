@@ -19,20 +19,28 @@ from dataclasses import dataclass
 
 from loader.errors import ConfigError
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>[smhd])$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: The days a run date may be: a window reaches a day (plus the lookback) before and after it,
+#: so the ends of the calendar are refused rather than overflowing half-way through a command.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
+_DURATION = re.compile(r"(?P<n>\d{1,9})(?P<unit>[smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 UTC = "UTC"
+#: A window starts at most this long before its day (a longer lookback re-reads weeks each day).
+MAX_LOOKBACK = dt.timedelta(days=31)
 
 
 def parse_date(value: str, name: str) -> dt.date:
     """Parse ``YYYY-MM-DD``; the error names the flag so the user knows what to fix."""
-    if not _DATE.match(value.strip()):
+    if not _DATE.fullmatch(value.strip()):
         raise ConfigError(f"{name} must be a date like 2021-09-16, got {value!r}")
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError as exc:
         raise ConfigError(f"{name} is not a real date: {value!r} ({exc})") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ConfigError(f"{name} must be between {FIRST_DAY} and {LAST_DAY}, got {value!r}")
+    return day
 
 
 def parse_lookback(value: str) -> dt.timedelta:
@@ -40,14 +48,17 @@ def parse_lookback(value: str) -> dt.timedelta:
     text = value.strip().lower()
     if text == "0":
         return dt.timedelta(0)
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if not match:
         hint = f" (did you mean {text}m or {text}s?)" if text.isdigit() else ""
         raise ConfigError(
             f"--lookback must be a number with a unit: s, m, h or d (1h, 30m, 2d) or 0, "
             f"got {value!r}{hint}"
         )
-    return dt.timedelta(seconds=int(match["n"]) * _UNIT_SECONDS[match["unit"]])
+    lookback = dt.timedelta(seconds=int(match["n"]) * _UNIT_SECONDS[match["unit"]])
+    if lookback > MAX_LOOKBACK:
+        raise ConfigError(f"--lookback must be at most {MAX_LOOKBACK.days}d, got {value!r}")
+    return lookback
 
 
 def parse_timezone(value: str, name: str) -> str:

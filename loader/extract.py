@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from loader.dates import Window
 from loader.errors import LakeError
-from loader.lake import Lake
+from loader.lake import Lake, discard
 from loader.manifest import Manifest, PartFile, day_prefix, manifest_key
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
 
@@ -166,7 +166,11 @@ def extract_day(spec: SourceSpec, lake: Lake, window: Window) -> Manifest:
         extracted_at=extracted_at,
         copy_manifest_key=copy_key,
     )
-    lake.put_bytes(manifest_key(window.run_date), manifest.to_json())
+    try:
+        lake.put_bytes(manifest_key(window.run_date), manifest.to_json())
+    except LakeError as exc:  # the parts are published but nothing points at them: remove them
+        discard(lake, folder_key, exc)
+        raise
     return manifest
 
 
@@ -238,7 +242,15 @@ def checked_part_files(lake: Lake, manifest: Manifest, folder: Path) -> Iterator
     for part in manifest.files:
         data, _ = _checked_part(lake, part)
         path = folder / f"verified-{Path(part.key).name}"
-        path.write_bytes(data)
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise LakeError(
+                f"cannot write the checked copy of {lake.uri(part.key)} to {path}: "
+                f"{exc.strerror or exc} (the load's temporary folder: free space there or set "
+                "TMPDIR)"
+            ) from None
         del data
         try:
             yield path

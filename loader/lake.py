@@ -28,6 +28,10 @@ class Lake(Protocol):
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
+    def remove_folder(self, key: str) -> None:
+        """Remove everything under ``key`` (an unpublished extract's folder)."""
+        ...
+
     def get_bytes(self, key: str) -> bytes: ...
 
     def exists(self, key: str) -> bool: ...
@@ -55,9 +59,19 @@ class LocalLake:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise LakeError(f"cannot write {target}: {exc.strerror or exc}") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def remove_folder(self, key: str) -> None:
+        folder = self._path(key)
+        if folder.exists():
+            shutil.rmtree(folder)
+        with contextlib.suppress(OSError):  # the day's folder, only if nothing else is in it
+            folder.parent.rmdir()
 
     @contextlib.contextmanager
     def staging(self, key: str) -> Iterator[Path]:
@@ -66,15 +80,22 @@ class LocalLake:
         target = self._path(key)
         parent = target.parent
         created = not parent.exists()
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
         try:
-            yield tmp
-            for path in tmp.iterdir():
-                with path.open("rb") as handle:
-                    os.fsync(handle.fileno())
-            os.rename(tmp, target)
-            _fsync_dir(parent)
+            parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
+        except OSError as exc:
+            raise LakeError(f"cannot create a folder in {parent}: {exc.strerror or exc}") from None
+        try:
+            try:
+                yield tmp
+                for path in tmp.iterdir():
+                    with path.open("rb") as handle:
+                        os.fsync(handle.fileno())
+                os.rename(tmp, target)
+                _fsync_dir(parent)
+            except OSError as exc:
+                where = exc.filename or tmp
+                raise LakeError(f"cannot write {where}: {exc.strerror or exc}") from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             if created:
@@ -132,20 +153,49 @@ class S3Lake:
     def put_bytes(self, key: str, data: bytes) -> None:
         self._call("write of", key, self.client.put_object, Body=data)
 
+    def remove_folder(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = self._key(key).rstrip("/") + "/"
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+                if keys:
+                    self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+        except (BotoCoreError, ClientError) as exc:
+            raise LakeError(f"S3 delete under {self.uri(key)}/ failed: {exc}") from None
+
     @contextlib.contextmanager
     def staging(self, key: str) -> Iterator[Path]:
-        """A local temporary folder, uploaded file by file once complete."""
+        """A local temporary folder, uploaded file by file once complete; a failed upload
+        removes the files already uploaded."""
         with tempfile.TemporaryDirectory(prefix="nps-extract-") as tmp:
-            yield Path(tmp)
-            for path in sorted(Path(tmp).iterdir()):
-                with path.open("rb") as handle:
-                    self._call(
-                        "write of", f"{key}/{path.name}", self.client.put_object, Body=handle
-                    )
+            try:
+                yield Path(tmp)
+            except OSError as exc:
+                where = exc.filename or tmp
+                raise LakeError(f"cannot write {where}: {exc.strerror or exc}") from None
+            try:
+                for path in sorted(Path(tmp).iterdir()):
+                    with path.open("rb") as handle:
+                        self._call(
+                            "write of", f"{key}/{path.name}", self.client.put_object, Body=handle
+                        )
+            except LakeError as exc:
+                discard(self, key, exc)
+                raise
 
     def get_bytes(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError
+
         response = self._call("read of", key, self.client.get_object)
-        return bytes(response["Body"].read())
+        try:
+            return bytes(response["Body"].read())
+        except (BotoCoreError, OSError) as exc:
+            raise LakeError(f"S3 read of {self.uri(key)} failed mid-transfer: {exc}") from None
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -160,6 +210,18 @@ class S3Lake:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def discard(lake: Lake, key: str, failure: Exception) -> None:
+    """Remove the unpublished folder ``key`` after ``failure``; if that fails too, raise one
+    error that names both (nothing points at the folder: it is safe to delete later)."""
+    try:
+        lake.remove_folder(key)
+    except (LakeError, OSError) as exc:
+        raise LakeError(
+            f"{failure}; removing its unpublished files under {lake.uri(key)} failed too "
+            f"({exc}): no manifest points at them, delete them once the lake is reachable"
+        ) from None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -27,7 +27,7 @@ import pyarrow.compute
 
 from loader.dates import UTC, local_midnight_utc
 from loader.errors import ConfigError, WarehouseError
-from loader.identifiers import validate_identifier
+from loader.identifiers import validate_warehouse_identifier
 from loader.pipeline import Settings
 from loader.source import RowFilter, SourceSpec, read_rows
 
@@ -155,10 +155,10 @@ def count_batch(
         .aggregate([("p", "sum"), ("pa", "sum"), ("d", "sum")])
     )
     for row in grouped.to_pylist():
-        day = tally.counts[str(row["day"])]
-        day[0] += int(row["p_sum"])
-        day[1] += int(row["pa_sum"])
-        day[2] += int(row["d_sum"])
+        counts = tally.counts[str(row["day"])]
+        counts[0] += int(row["p_sum"])
+        counts[1] += int(row["pa_sum"])
+        counts[2] += int(row["d_sum"])
 
 
 def tally(
@@ -199,7 +199,9 @@ def _unaccounted_line(day: str, entry: Unaccounted) -> str:
 def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResult:
     """Compare every day of ``first..last``; one line per day that differs."""
     spec = settings.require_source()
-    schema = validate_identifier(settings.warehouse_target().schema, "the dbt target schema")
+    schema = validate_warehouse_identifier(
+        settings.warehouse_target().schema, "the dbt target schema"
+    )
     raw = settings.raw_schema
     warehouse = settings.warehouse()
     try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loader.errors import ConfigError
-from loader.identifiers import validate_identifier
+from loader.identifiers import validate_warehouse_identifier
 from loader.manifest import Manifest
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def utc_now() -> dt.datetime:
 
 def check_reachable(target: Target, raw_schema: str) -> None:
     """Raise the error opening the warehouse would raise, without keeping it open or locked."""
-    validate_identifier(raw_schema, "--raw-schema")
+    validate_warehouse_identifier(raw_schema, "--raw-schema")
     if target.type == "duckdb":
         from loader.warehouse.duckdb import check_path
 
@@ -106,7 +106,7 @@ def check_reachable(target: Target, raw_schema: str) -> None:
 
 
 def open_warehouse(target: Target, raw_schema: str) -> Warehouse:
-    validate_identifier(raw_schema, "--raw-schema")
+    validate_warehouse_identifier(raw_schema, "--raw-schema")
     if target.type == "duckdb":
         from loader.warehouse.duckdb import DuckDBWarehouse
 

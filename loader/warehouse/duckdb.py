@@ -70,6 +70,17 @@ class DuckDBWarehouse:
                 f"the extract of {manifest.run_date} breaks a raw.nps constraint ({first_line(exc)}); "
                 "refusing to load: re-run the extract"
             ) from None
+        except OSError as exc:  # the temporary folder of the checked parts
+            con.rollback()
+            raise WarehouseError(
+                f"loading {manifest.run_date} failed writing {exc.filename or 'a temporary file'}: "
+                f"{exc.strerror or exc} (free space there or set TMPDIR)"
+            ) from None
+        except duckdb.Error as exc:
+            con.rollback()
+            raise WarehouseError(
+                f"loading {manifest.run_date} into DuckDB {self.path} failed: {first_line(exc)}"
+            ) from None
         except BaseException:
             con.rollback()
             raise
