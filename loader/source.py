@@ -13,10 +13,15 @@ DATETIME values (and the SQLite demo's text) mean wall-clock time in the source 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import logging
+import os
 import re
 import sqlite3
+import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loader.dates import UTC, Window, wall_clock_bounds
-from loader.errors import ConfigError, SourceError, redact, register_secret
+from loader.errors import ConfigError, SourceError, first_line, redact, register_secret
 from loader.identifiers import validate_identifier
 
 log = logging.getLogger("loader")
@@ -322,42 +327,76 @@ def _column(values: Sequence[Any], target: pa.DataType, as_text: bool) -> pa.Arr
     return pa.array(values, target)
 
 
-def _to_batch(rows: Sequence[tuple[Any, ...]], all_text: bool) -> pa.RecordBatch:
+#: The extract type each role is read as (EXTRACT_SCHEMA, with booleans read as small ints).
+_ROLE_TYPES: list[tuple[str, pa.DataType]] = [
+    ("id", pa.int64()),
+    ("created_at", pa.timestamp("us")),
+    ("modified", pa.timestamp("us")),
+    ("deleted", pa.int8()),
+    ("score", pa.int16()),
+]
+
+
+def _unreadable_value(
+    spec: SourceSpec, index: int, values: Sequence[Any], ids: Sequence[Any], as_text: bool
+) -> SourceError:
+    """The error for the first value of column ``index`` that its extract type cannot hold,
+    naming the column, the value and the row's id (found value by value: only on failure)."""
+    role, target = _ROLE_TYPES[index]
+    column = dict((r, c) for c, r in spec.select_columns)[role] or role
+    sql_type = {"id": "bigint", "deleted": "boolean", "score": "smallint"}.get(role, "timestamp")
+    for value, id_ in zip(values, ids, strict=True):
+        try:
+            _column([value], target, as_text)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            text = value.decode() if isinstance(value, bytes) else value
+            why = (
+                f"outside the range of raw.nps.score ({sql_type}); valid scores are 0-10"
+                if role == "score"
+                else f"which cannot be read as a {sql_type}"
+            )
+            return SourceError(
+                f"source column {spec.table}.{column} holds {text} (id {id_}), {why}: fix the "
+                "row in the source (nothing was written or loaded; raw keeps rows as the source "
+                "has them, so a value it cannot store is refused, not changed)"
+            )
+    return SourceError(
+        f"a value of source column {spec.table}.{column} cannot be read as a {sql_type}"
+    )
+
+
+def _to_batch(spec: SourceSpec, rows: Sequence[tuple[Any, ...]], all_text: bool) -> pa.RecordBatch:
     """Rows of (id, created_at, modified, deleted, score) to a batch of :data:`EXTRACT_SCHEMA`.
 
     ``all_text``: every value arrives as text (pymysql without converters); otherwise only the
     timestamps do (SQLite).
     """
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in EXTRACT_SCHEMA]
-    try:
-        ids = _column(columns[0], pa.int64(), all_text)
-        if ids.null_count:
+    arrays = []
+    for index, (_, target) in enumerate(_ROLE_TYPES):
+        as_text = all_text or target == pa.timestamp("us")
+        try:
+            arrays.append(_column(columns[index], target, as_text))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            raise _unreadable_value(spec, index, columns[index], columns[0], as_text) from None
+        if index == 0 and arrays[0].null_count:
             raise SourceError("the extract has a row with a null id; nothing was written or loaded")
-        arrays = [
-            ids,
-            _column(columns[1], pa.timestamp("us"), True),
-            _column(columns[2], pa.timestamp("us"), True),
-            _column(columns[3], pa.int8(), all_text).cast(pa.bool_()),
-            _column(columns[4], pa.int16(), all_text),
-        ]
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-        raise SourceError(f"a source value cannot be read as its extract type: {exc}") from None
+    arrays[3] = arrays[3].cast(pa.bool_())
     return pa.RecordBatch.from_arrays(arrays, schema=EXTRACT_SCHEMA)
 
 
-def conform(batch: pa.RecordBatch) -> pa.RecordBatch:
+def conform(spec: SourceSpec, batch: pa.RecordBatch) -> pa.RecordBatch:
     """An Arrow batch from another driver, cast to exactly :data:`EXTRACT_SCHEMA`."""
     if batch.column(0).null_count:
         raise SourceError("the extract has a row with a null id; nothing was written or loaded")
-    try:
-        arrays = [
-            batch.column(i).cast(field.type)
-            if field.type != pa.bool_()
-            else batch.column(i).cast(pa.int8()).cast(pa.bool_())
-            for i, field in enumerate(EXTRACT_SCHEMA)
-        ]
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-        raise SourceError(f"a source value cannot be read as its extract type: {exc}") from None
+    arrays = []
+    for index, (_, target) in enumerate(_ROLE_TYPES):
+        try:
+            arrays.append(batch.column(index).cast(target))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            values, ids = batch.column(index).to_pylist(), batch.column(0).to_pylist()
+            raise _unreadable_value(spec, index, values, ids, as_text=False) from None
+    arrays[3] = arrays[3].cast(pa.bool_())
     return pa.RecordBatch.from_arrays(arrays, schema=EXTRACT_SCHEMA)
 
 
@@ -437,7 +476,7 @@ def _read_sqlite(
             _refuse_duplicates(spec, [row[0] for row in dupes])
         cur = conn.execute(_select_sql(spec, row_filter, '"', "?"), bounds)
         while rows := cur.fetchmany(batch_rows):
-            yield _to_utc(_to_batch(rows, all_text=False), spec, columns)
+            yield _to_utc(_to_batch(spec, rows, all_text=False), spec, columns)
         conn.execute("commit")
     except sqlite3.Error as exc:
         raise SourceError(f"SQLite source {path}: {exc}") from exc
@@ -582,16 +621,43 @@ def _read_mysql(
             if not id_is_unique:
                 cur.execute(_duplicates_sql(spec, row_filter, "`", "%s"), bounds)
                 _refuse_duplicates(spec, [row[0] for row in cur.fetchall()])
-        with conn.cursor(pymysql.cursors.SSCursor) as stream:
-            stream.execute(_select_sql(spec, row_filter, "`", "%s"), bounds)
-            while rows := stream.fetchmany(batch_rows or BATCH_ROWS):
-                yield _to_utc(_to_batch(rows, all_text=True), spec, columns)
+        # Not a `with` block: closing an unbuffered cursor reads the rest of its result, which
+        # on a lost connection fails again with an AttributeError that hides the real error.
+        stream = conn.cursor(pymysql.cursors.SSCursor)
+        stream.execute(_select_sql(spec, row_filter, "`", "%s"), bounds)
+        while rows := stream.fetchmany(batch_rows or BATCH_ROWS):
+            yield _to_utc(_to_batch(spec, rows, all_text=True), spec, columns)
+        stream.close()
         conn.commit()
     except pymysql.MySQLError as exc:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in _LOST_CONNECTION:
+            _abandon_unbuffered_result(conn)
+            raise SourceError(_lost_connection(spec, str(exc.args[-1]))) from None
         raise SourceError(f"reading MySQL table {spec.table!r} failed: {exc.args[-1]}") from None
     finally:
         if conn.open:
             conn.close()
+
+
+def _abandon_unbuffered_result(conn: Any) -> None:
+    """After a lost connection, mark the half-read unbuffered result as finished: otherwise
+    pymysql's cursor and result destructors try to read its rest from the closed socket and
+    print "Exception ignored ... AttributeError" tracebacks (pymysql keeps this state private)."""
+    result = getattr(conn, "_result", None)
+    if result is not None:
+        result.unbuffered_active = False
+
+
+#: MySQL/MariaDB client and server codes for a connection that went away mid-read.
+_LOST_CONNECTION = {2006, 2013, 2055, 1927, 1317, 1053}
+
+
+def _lost_connection(spec: SourceSpec, detail: str) -> str:
+    return (
+        f"lost the connection to MySQL while reading table {spec.table!r} ({detail}): the "
+        "server closed it or the network dropped it; nothing was written or loaded, re-run"
+    )
 
 
 def _fast_path(spec: SourceSpec, types: dict[str, str]) -> bool:
@@ -634,22 +700,63 @@ def _read_mysql_connectorx(
     start, end = (f"'{t.strftime('%Y-%m-%d %H:%M:%S.%f')}'" for t in bounds)
     sql = _select_sql(spec, row_filter, "`", "{}").format(start, end)
     try:
-        reader = cx.read_sql(
-            url,
-            sql,
-            return_type="arrow_stream",
-            batch_size=batch_rows,
-            pre_execution_query=[
-                "set session time_zone = '+00:00'",
-                "set session transaction isolation level repeatable read",
-                "start transaction with consistent snapshot, read only",
-            ],
-        )
-        for batch in reader:
-            yield conform(batch)
+        with _rust_panics_kept_off_stderr():
+            reader = cx.read_sql(
+                url,
+                sql,
+                return_type="arrow_stream",
+                batch_size=batch_rows,
+                pre_execution_query=[
+                    "set session time_zone = '+00:00'",
+                    "set session transaction isolation level repeatable read",
+                    "start transaction with consistent snapshot, read only",
+                ],
+            )
+            for batch in reader:
+                yield conform(spec, batch)
     except SourceError:
         raise
-    except Exception as exc:  # connectorx raises RuntimeError/OSError subclasses from Rust
+    except BaseException as exc:  # Rust errors arrive as RuntimeError/OSError, or a panic
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise  # KeyboardInterrupt, SystemExit, GeneratorExit: not a read failure
+        detail = redact(first_line(exc))
+        if "convert the value" in detail:  # which value of which row: the pymysql reader says
+            _locate_unreadable(spec, row_filter)
+        if re.search(r"io ?error|disconnect|connection|broken pipe", detail, re.IGNORECASE):
+            raise SourceError(_lost_connection(spec, detail)) from None
         raise SourceError(
-            f"reading MySQL table {spec.table!r} with connectorx failed: {redact(str(exc))}"
+            f"reading MySQL table {spec.table!r} with connectorx failed: {detail}"
         ) from None
+
+
+def _locate_unreadable(spec: SourceSpec, row_filter: RowFilter) -> None:
+    """Re-read the window with pymysql, which raises an error naming the column, the value and
+    the row that connectorx could not convert (only after a failed read)."""
+    for _ in _read_mysql(dataclasses.replace(spec, driver="pymysql"), row_filter, None):
+        pass
+
+
+@contextlib.contextmanager
+def _rust_panics_kept_off_stderr() -> Iterator[None]:
+    """A Rust panic prints its backtrace on file descriptor 2 before Python sees the exception.
+    While connectorx reads, fd 2 goes to a temporary file: after a failure it is dropped (the
+    error is reported in one line), after a success anything written there is passed on."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not failed:
+                captured.seek(0)
+                if text := captured.read():
+                    sys.stderr.buffer.write(text)
+                    sys.stderr.flush()

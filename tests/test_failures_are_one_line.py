@@ -9,6 +9,8 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +18,18 @@ import pytest
 
 from tests.conftest import make_factory
 from tests.faults import Faults, faulty_s3
-from tests.harness import SqliteSource, Stack, cli, environ, one_error_line, sqlite_source
-from tests.servers import IN_CI, IS_ROOT
+from tests.harness import (
+    ROOT,
+    MySQLSource,
+    SqliteSource,
+    Stack,
+    cli,
+    environ,
+    mysql_table,
+    one_error_line,
+    sqlite_source,
+)
+from tests.servers import IN_CI, IS_ROOT, MariaDB
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"
@@ -203,3 +215,112 @@ def test_a_manifest_that_cannot_be_written_leaves_no_published_extract(
         one_error_line(result, 1, f"cannot write {blocker}")
     assert _dirs(day) == ["_manifest.json", "_manifest.json/x"]
     assert os.listdir(day) == ["_manifest.json"]
+
+
+# --- the source breaks: a value no extract type holds, a connection lost mid-read --------------
+
+DRIVERS = ["connectorx", "pymysql"]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_zero_date_names_the_column_and_the_row(
+    duckdb_stack: Stack, mariadb: MariaDB, driver: str
+) -> None:
+    conn = mariadb.admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("drop table if exists nps_zero_date")
+            cur.execute(
+                "create table nps_zero_date (id bigint primary key, created_at datetime, "
+                "modified datetime, deleted boolean, score smallint)"
+            )
+            cur.execute("set session sql_mode = ''")
+            cur.execute(
+                "insert into nps_zero_date values (1, '2021-09-16 10:00:00', "
+                "'2021-09-16 10:00:00', 0, 9), (2, '0000-00-00 00:00:00', "
+                "'2021-09-16 11:00:00', 0, 7)"
+            )
+    finally:
+        conn.close()
+    source = MySQLSource(mariadb, "nps_zero_date")
+    result = cli(
+        duckdb_stack, source, "run", "--date", str(D), "--driver", driver, "--json", check=False
+    )
+    line = one_error_line(result, 1, "nps_zero_date.created_at")
+    assert "0000-00-00" in line and "id 2" in line, line
+    assert json.loads(result.stdout)["ok"] is False
+    assert not list(Path(duckdb_stack.lake).rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_score_wider_than_the_extract_type_names_the_row_and_the_choice(
+    duckdb_stack: Stack, mariadb: MariaDB, driver: str
+) -> None:
+    mysql_table(
+        mariadb,
+        "nps_wide_score",
+        "id bigint primary key, created_at datetime(6), modified datetime(6), deleted boolean, "
+        "score int",
+        [(1, TS, TS, 0, 9), (2, TS, TS, 0, 70000)],
+    )
+    source = MySQLSource(mariadb, "nps_wide_score")
+    result = cli(duckdb_stack, source, "run", "--date", str(D), "--driver", driver, check=False)
+    line = one_error_line(result, 1, "nps_wide_score.score holds 70000 (id 2)")
+    assert "fix the row in the source" in line, line
+
+
+@pytest.fixture(scope="module")
+def million_rows(mariadb: MariaDB) -> MySQLSource:
+    conn = mariadb.admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("drop table if exists nps_million")
+            cur.execute(
+                "create table nps_million (id bigint primary key, created_at datetime(6), "
+                "modified datetime(6), deleted boolean, score smallint, key (modified))"
+            )
+            cur.execute(
+                "insert into nps_million select seq, '2021-09-16 10:00:00', "
+                "'2021-09-16 10:00:00' + interval (seq mod 80000) second, 0, seq mod 11 "
+                "from seq_1_to_1000000"
+            )
+    finally:
+        conn.close()
+    return MySQLSource(mariadb, "nps_million")
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_connection_killed_mid_read_is_one_line(
+    duckdb_stack: Stack, mariadb: MariaDB, million_rows: MySQLSource, driver: str
+) -> None:
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "loader", "extract", "--date", str(D), "--driver", driver, "--json"],
+        cwd=ROOT,
+        env=duckdb_stack.loader_env(million_rows),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = None
+    admin = mariadb.admin()
+    try:
+        with admin.cursor() as cur:
+            deadline = time.monotonic() + 60
+            while killed is None and reader.poll() is None and time.monotonic() < deadline:
+                cur.execute(
+                    "select id from information_schema.processlist where user = 'nps_reader' "
+                    "and info like 'select `id`%nps_million%'"
+                )
+                row = cur.fetchone()
+                if row:
+                    cur.execute(f"kill connection {int(row[0])}")
+                    killed = row[0]
+                time.sleep(0.01)
+    finally:
+        admin.close()
+    stdout, stderr = reader.communicate(timeout=60)
+    assert killed is not None, "the read ended before it could be killed"
+    result = subprocess.CompletedProcess(reader.args, reader.returncode, stdout, stderr)
+    line = one_error_line(result, 1, "lost the connection to MySQL")
+    assert "nps_million" in line and "Exception ignored" not in stderr
+    assert json.loads(stdout)["ok"] is False
