@@ -80,9 +80,20 @@
         {%- do nps_reporting_timezone() -%}
         {%- if flags.WHICH in ('run', 'build') -%}
             {%- do nps_check_warehouse() -%}
+        {%- elif flags.WHICH == 'test' -%}
+            {%- do nps_check_models_built() -%}
         {%- endif -%}
     {%- endif -%}
     select 1
+{% endmacro %}
+
+
+{% macro nps_check_models_built() %}
+    {#- dbt test before the first dbt run: one line saying so, not an error per data test. -#}
+    {%- set node = graph.nodes['model.nps_warehouse.int_nps_responses_current'] -%}
+    {%- if adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) is none -%}
+        {{ exceptions.raise_compiler_error("the models have not been built in schema " ~ node.schema ~ " yet: run `dbt run` (or `dbt build`, which runs and tests) before `dbt test`") }}
+    {%- endif -%}
 {% endmacro %}
 
 
@@ -111,10 +122,15 @@
     {%- endif -%}
     {%- set batch = nps_batch_vars() -%}
     {%- if batch.mode != 'since_last_run' and not flags.FULL_REFRESH -%}
-        {%- set found = run_query("select 1 from " ~ raw ~ " where _run_date between cast('" ~ batch.start ~ "' as date) and cast('" ~ batch.end ~ "' as date) limit 1").rows | length -%}
+        {#- raw.nps_loads, not raw.nps: a day loaded with no rows (an empty day in the source) is
+            loaded, and only a day that was never loaded is announced. -#}
+        {%- set loads = adapter.get_relation(database=raw_node.database, schema=raw_node.schema, identifier='nps_loads') -%}
+        {%- set log = loads if loads is not none else raw -%}
+        {%- set day_column = 'run_date' if loads is not none else '_run_date' -%}
+        {%- set found = run_query("select 1 from " ~ log ~ " where " ~ day_column ~ " between cast('" ~ batch.start ~ "' as date) and cast('" ~ batch.end ~ "' as date) limit 1").rows | length -%}
         {%- if found == 0 -%}
             {%- set days = batch.start if batch.start == batch.end else batch.start ~ '..' ~ batch.end -%}
-            {%- do exceptions.warn("nps: no raw rows were loaded for " ~ days ~ " (" ~ raw ~ " has no _run_date in that range): this run folds in nothing. Load the day first: nps-loader run --date " ~ batch.start) -%}
+            {%- do exceptions.warn("nps: no raw rows were loaded for " ~ days ~ " (" ~ log ~ " has no load of that day): this run folds in nothing. Load the day first: nps-loader run --date " ~ batch.start) -%}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
