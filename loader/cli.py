@@ -130,6 +130,14 @@ _OPTIONS: dict[str, list[Callable[[F], F]]] = {
             "dbt's reporting_timezone var [NPS_REPORTING_TIMEZONE]",
         ),
     ],
+    "zone_change": [
+        click.option(
+            "--change-reporting-timezone",
+            is_flag=True,
+            help="Switch the warehouse to --reporting-timezone (refused otherwise when it was "
+            "loaded in another zone); see docs/operations.md",
+        ),
+    ],
     "output": [
         click.option(
             "--json",
@@ -193,6 +201,7 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
             kw.get("reporting_timezone") or "UTC", "--reporting-timezone"
         ),
         allow_open_day=bool(kw.get("allow_open_day")),
+        change_reporting_timezone=bool(kw.get("change_reporting_timezone")),
     )
 
 
@@ -269,7 +278,7 @@ class _RedactingFormatter(logging.Formatter):
 
 @main.command()
 @click.option("--date", "date_", required=True, help="The day to extract (YYYY-MM-DD)")
-@_options("source", "lake", "lookback", "reporting", "output")
+@_options("source", "lake", "lookback", "reporting", "zone_change", "output")
 @_handle_errors
 def extract(date_: str, **kw: Any) -> None:
     """Extract one day from the source into the lake.
@@ -329,7 +338,7 @@ def _print_load(kw: dict[str, Any], command: str, result: Any) -> None:
 
 @main.command()
 @click.option("--date", "date_", required=True, help="The day to run (YYYY-MM-DD)")
-@_options("source", "lake", "warehouse", "lookback", "reporting", "output")
+@_options("source", "lake", "warehouse", "lookback", "reporting", "zone_change", "output")
 @_handle_errors
 def run(date_: str, **kw: Any) -> None:
     """Extract one day, then load it.
@@ -353,7 +362,7 @@ def run(date_: str, **kw: Any) -> None:
 @main.command()
 @click.option("--start", required=True, help="First day (YYYY-MM-DD)")
 @click.option("--end", required=True, help="Last day, inclusive (YYYY-MM-DD)")
-@_options("source", "lake", "warehouse", "lookback", "reporting", "output")
+@_options("source", "lake", "warehouse", "lookback", "reporting", "zone_change", "output")
 @_handle_errors
 def backfill(start: str, end: str, **kw: Any) -> None:
     """Run every day from --start to --end inclusive, oldest first.

@@ -136,7 +136,9 @@ def copy_manifest(lake: Lake, files: list[PartFile]) -> bytes:
     return json.dumps({"entries": entries}, indent=2).encode()
 
 
-def extract_day(spec: SourceSpec, lake: Lake, window: Window) -> Manifest:
+def extract_day(
+    spec: SourceSpec, lake: Lake, window: Window, changes_reporting_timezone: bool = False
+) -> Manifest:
     """Extract ``window`` from the source into the lake and return its manifest."""
     extracted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     extract_id = new_extract_id(extracted_at)
@@ -165,6 +167,8 @@ def extract_day(spec: SourceSpec, lake: Lake, window: Window) -> Manifest:
         cursor_column=spec.cursor_column,
         extracted_at=extracted_at,
         copy_manifest_key=copy_key,
+        reporting_timezone=window.zone,
+        changes_reporting_timezone=changes_reporting_timezone,
     )
     try:
         lake.put_bytes(manifest_key(window.run_date), manifest.to_json())

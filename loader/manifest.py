@@ -50,6 +50,10 @@ class Manifest:
     loader_version: str = __version__
     copy_manifest_key: str = ""
     manifest_version: int = MANIFEST_VERSION
+    #: the reporting zone whose day the window is (None in manifests of older loaders)
+    reporting_timezone: str | None = None
+    #: made with --change-reporting-timezone: its load may switch the warehouse's zone
+    changes_reporting_timezone: bool = False
 
     def to_json(self) -> builtins.bytes:
         body = asdict(self)
@@ -75,6 +79,8 @@ class Manifest:
                 loader_version=str(body["loader_version"]),
                 copy_manifest_key=str(body["copy_manifest_key"]),
                 manifest_version=int(body["manifest_version"]),
+                reporting_timezone=body.get("reporting_timezone"),
+                changes_reporting_timezone=bool(body.get("changes_reporting_timezone", False)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise LakeError(

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from loader.coverage import LoadLog, check_zone, widen
 from loader.dates import UTC, Window
 from loader.errors import ConfigError, LoaderError
-from loader.extract import Extract, extract_day
+from loader.extract import extract_day, read_manifest
 from loader.lake import Lake, open_lake
-from loader.manifest import Manifest
+from loader.manifest import Manifest, manifest_key
 from loader.profile import Target, load_target
 from loader.source import SourceSpec
 from loader.warehouse import LoadResult, Warehouse, check_reachable, open_warehouse
+
+log = logging.getLogger("loader")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Settings:
     reporting_timezone: str = UTC
     #: extract a day that has not ended yet (normally refused: it would load a partial day)
     allow_open_day: bool = False
+    #: this run switches the warehouse to ``reporting_timezone`` (docs/operations.md)
+    change_reporting_timezone: bool = False
 
     def require_source(self) -> SourceSpec:
         if self.source is None:
@@ -60,28 +67,68 @@ class Settings:
         return window
 
 
-def extract(settings: Settings, run_date: dt.date) -> Manifest:
+def extract(settings: Settings, run_date: dt.date, loaded: LoadLog | None = None) -> Manifest:
+    """Extract the day, its window widened to meet the loaded windows around it (``loaded``:
+    the warehouse's load log; by default the lake's manifests of the neighbouring days)."""
     window = settings.window(run_date)
-    return extract_day(settings.require_source(), settings.lake(), window)
+    lake = settings.lake()
+    loaded = loaded if loaded is not None else lake_log(lake, run_date)
+    check_zone(window.zone, settings.change_reporting_timezone, loaded)
+    window, notes = widen(window, loaded)
+    for note in notes:
+        log.warning(f"the window of {run_date} {note}: no instant between loaded days goes unread")
+    return extract_day(settings.require_source(), lake, window, settings.change_reporting_timezone)
+
+
+def lake_log(lake: Lake, run_date: dt.date) -> LoadLog:
+    """The windows of the latest extracts of the days around ``run_date`` in the lake."""
+    manifests = [
+        read_manifest(lake, day)
+        for day in (run_date + dt.timedelta(days=n) for n in (-1, 0, 1))
+        if lake.exists(manifest_key(day))
+    ]
+    zoned = sorted(
+        (m.extracted_at, m.reporting_timezone) for m in manifests if m.reporting_timezone
+    )
+    return LoadLog.from_rows(
+        [(m.run_date, m.window_start, m.window_end, m.extracted_at) for m in manifests],
+        zoned[-1][1] if zoned else None,
+        origin=f"the lake's extracts of the days around {run_date} were made",
+    )
+
+
+def warehouse_log(settings: Settings, run_date: dt.date) -> LoadLog:
+    """The warehouse's load log around ``run_date`` (empty for a DuckDB file not made yet)."""
+    target = settings.warehouse_target()
+    path = str(target.settings.get("path", ":memory:"))
+    if target.type == "duckdb" and (path == ":memory:" or not Path(path).exists()):
+        return LoadLog({}, None)
+    warehouse = settings.warehouse()
+    try:
+        return warehouse.load_log(run_date)
+    finally:
+        warehouse.close()
 
 
 def load(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = None) -> LoadResult:
-    # Streamed part by part inside the load's transaction: a part that fails its checksum rolls
-    # the day back before anything is committed.
-    extract = Extract.latest(settings.lake(), run_date)
+    """Load the lake's latest extract of the day. It is read (and checked against the load log)
+    under the warehouse's load lock, and streamed part by part inside the load's transaction:
+    a part that fails its checksum rolls the day back before anything is committed."""
     owned = warehouse is None
     wh = warehouse or settings.warehouse()
     try:
-        return wh.replace_day(extract)
+        return wh.replace_day(settings.lake(), run_date)
     finally:
         if owned:
             wh.close()
 
 
 def run(settings: Settings, run_date: dt.date, warehouse: Warehouse | None = None) -> LoadResult:
-    """Extract, then load. The warehouse is opened (for DuckDB: its file locked) only after
-    the extract, so a long extract never blocks a dbt run."""
-    extract(settings, run_date)
+    """Extract, then load. The warehouse is read for its load log before the extract, and opened
+    (for DuckDB: its file locked) for the load only after the extract, so a long extract never
+    blocks a dbt run."""
+    loaded = warehouse.load_log(run_date) if warehouse else warehouse_log(settings, run_date)
+    extract(settings, run_date, loaded)
     return load(settings, run_date, warehouse)
 
 

@@ -122,3 +122,60 @@ def test_readers_never_see_a_broken_state_while_loads_and_dbt_runs_go_on(
     print(f"\nconcurrent reader: {polls} consistent snapshots polled, {count} problems")
     assert polls > 20, f"the reader only polled {polls} times"
     assert not problems, problems
+
+
+@pytest.mark.slow
+def test_a_load_that_waited_for_the_lock_loads_the_extract_the_lake_names(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Load A waits for the load lock; meanwhile extract B replaces the day's manifest. When A
+    gets the lock it must load B (what the lake names), stamped after its wait: not the extract
+    the manifest named when A started, with a stamp from before the wait."""
+    import json
+    import time
+
+    import psycopg2
+
+    from loader.warehouse.postgres import LOAD_LOCK_KEY
+    from tests.harness import cli
+
+    stack, source = make_factory("postgres-sqlite-local", request)(tmp_path)
+    source.write(state_as_of(generate_events(5, DAY, 1, 200), None).values())
+    cli(stack, source, "run", "--date", str(DAY))  # the raw tables exist
+    cli(stack, source, "extract", "--date", str(DAY))  # an extract not loaded yet
+    env = stack.env
+    holder = psycopg2.connect(
+        host=env["NPS_PG_HOST"],
+        port=int(env["NPS_PG_PORT"]),
+        user=env["NPS_PG_USER"],
+        password=env["NPS_PG_PASSWORD"],
+        dbname=env["NPS_PG_DATABASE"],
+    )
+    holder.autocommit = True
+    manifest = Path(stack.lake) / "nps" / f"run_date={DAY}" / "_manifest.json"
+    try:
+        with holder.cursor() as cur:
+            cur.execute("select pg_advisory_lock(%s)", (LOAD_LOCK_KEY,))
+            first = spawn(stack, source, "load", "--date", str(DAY))
+            waiting = False
+            deadline = time.monotonic() + 60
+            while not waiting and time.monotonic() < deadline:
+                cur.execute(
+                    "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                )
+                waiting = cur.fetchone()[0] == 1
+                time.sleep(0.05)
+            assert waiting, "load A never reached the load lock"
+            cli(stack, source, "extract", "--date", str(DAY))  # B replaces the manifest
+            b_id = json.loads(manifest.read_text())["extract_id"]
+            released = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            cur.execute("select pg_advisory_unlock(%s)", (LOAD_LOCK_KEY,))
+        assert first.wait(60) == 0, first.stderr.read() if first.stderr else ""
+    finally:
+        holder.close()
+    loaded = stack.query(
+        f"select distinct _extract_id, _loaded_at from {stack.raw_schema}.nps "
+        f"where _run_date = '{DAY}'"
+    )
+    assert [row[0] for row in loaded] == [b_id]
+    assert loaded[0][1] >= released

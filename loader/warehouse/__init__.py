@@ -4,7 +4,7 @@ the load record, the protocol) and picks the module for a dbt target."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -13,7 +13,9 @@ from loader.identifiers import validate_warehouse_identifier
 from loader.manifest import Manifest
 
 if TYPE_CHECKING:
-    from loader.extract import Extract
+    from loader.lake import Lake
+from loader.coverage import LoadLog, check, check_zone, log_queries
+from loader.extract import Extract
 from loader.profile import Target
 
 
@@ -29,8 +31,15 @@ class LoadResult:
 class Warehouse(Protocol):
     raw_schema: str
 
-    def replace_day(self, extract: Extract) -> LoadResult:
-        """In one transaction: delete the day's raw rows, insert the extract, log the load."""
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
+        """In one transaction, under the load lock: read the day's latest extract from the lake
+        (so concurrent loads of a day leave raw holding the extract the lake names), check it
+        leaves no gap between loaded windows, delete the day's raw rows, insert the extract, log
+        the load."""
+        ...
+
+    def load_log(self, run_date: dt.date) -> LoadLog:
+        """The loaded windows around ``run_date`` and the warehouse's reporting zone."""
         ...
 
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
@@ -64,8 +73,18 @@ def raw_ddl(raw_schema: str, table_suffix: str = "") -> list[str]:
             window_start timestamp not null,
             window_end timestamp not null,
             loader_version varchar(32) not null,
-            loaded_at timestamp not null
+            loaded_at timestamp not null,
+            reporting_timezone varchar(64)
         )""",
+    ]
+
+
+def raw_migrations(raw_schema: str) -> list[str]:
+    """Columns added to raw tables made by older loaders (DuckDB and PostgreSQL syntax; Redshift
+    has no ``add column if not exists``: see the Redshift module)."""
+    return [
+        f"alter table {raw_schema}.nps_loads add column if not exists "
+        "reporting_timezone varchar(64)"
     ]
 
 
@@ -83,7 +102,29 @@ def loads_insert_params(
         manifest.window_end,
         manifest.loader_version,
         loaded_at,
+        manifest.reporting_timezone,
     )
+
+
+def checked_extract(
+    lake: Lake, run_date: dt.date, run: Callable[[str], list[tuple[Any, ...]]], raw_schema: str
+) -> tuple[Extract, LoadLog]:
+    """The day's latest extract, read while the caller holds the load lock, once it has passed
+    the zone and coverage checks against the load log (read with ``run``, the caller's cursor)."""
+    log = read_log(run, raw_schema, run_date)
+    extract = Extract.latest(lake, run_date)
+    manifest = extract.manifest
+    check_zone(manifest.reporting_timezone, manifest.changes_reporting_timezone, log)
+    check(manifest.window_start, manifest.window_end, run_date, log)
+    return extract, log
+
+
+def read_log(
+    run: Callable[[str], list[tuple[Any, ...]]], raw_schema: str, run_date: dt.date
+) -> LoadLog:
+    windows_sql, zone_sql = log_queries(raw_schema, run_date)
+    zones = run(zone_sql)
+    return LoadLog.from_rows(run(windows_sql), str(zones[0][0]) if zones else None)
 
 
 def utc_now() -> dt.datetime:

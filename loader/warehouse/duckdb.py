@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 import time
@@ -11,13 +12,17 @@ from typing import Any
 
 import duckdb
 
+from loader.coverage import LoadLog
 from loader.errors import LakeError, WarehouseError, first_line
-from loader.extract import Extract
+from loader.lake import Lake
 from loader.profile import Target
 from loader.warehouse import (
     LoadResult,
+    checked_extract,
     loads_insert_params,
     raw_ddl,
+    raw_migrations,
+    read_log,
     utc_now,
 )
 
@@ -30,16 +35,25 @@ class DuckDBWarehouse:
         self.con = _connect_waiting(
             self.path, float(os.environ.get("NPS_DUCKDB_LOCK_TIMEOUT", "60"))
         )
-        for statement in raw_ddl(raw_schema):
+        for statement in raw_ddl(raw_schema) + raw_migrations(raw_schema):
             self.con.execute(statement)
 
-    def replace_day(self, extract: Extract) -> LoadResult:
-        manifest = extract.manifest
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self.con.execute(sql).fetchall())
+
+    def load_log(self, run_date: dt.date) -> LoadLog:
+        return read_log(self._rows, self.raw_schema, run_date)
+
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
         raw = self.raw_schema
-        loaded_at = utc_now()
         con = self.con
         con.begin()
         try:
+            # The file lock taken when this connection opened is the load lock: one process
+            # writes a DuckDB file at a time.
+            extract, _ = checked_extract(lake, run_date, self._rows, raw)
+            manifest = extract.manifest
+            loaded_at = utc_now()
             # DuckDB's delete returns the number of rows it deleted
             replaced = _count(con, f"delete from {raw}.nps where _run_date = ?", manifest.run_date)
             # DuckDB reads each verified part with its own Parquet reader: a large day's appends
@@ -53,7 +67,7 @@ class DuckDBWarehouse:
                         [manifest.run_date, manifest.extract_id, loaded_at, str(path)],
                     )
             con.execute(
-                f"insert into {raw}.nps_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into {raw}.nps_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 list(loads_insert_params(manifest, replaced, loaded_at)),
             )
             loaded = _count(
@@ -67,19 +81,19 @@ class DuckDBWarehouse:
         except duckdb.ConstraintException as exc:
             con.rollback()
             raise LakeError(
-                f"the extract of {manifest.run_date} breaks a raw.nps constraint ({first_line(exc)}); "
+                f"the extract of {run_date} breaks a raw.nps constraint ({first_line(exc)}); "
                 "refusing to load: re-run the extract"
             ) from None
         except OSError as exc:  # the temporary folder of the checked parts
             con.rollback()
             raise WarehouseError(
-                f"loading {manifest.run_date} failed writing {exc.filename or 'a temporary file'}: "
+                f"loading {run_date} failed writing {exc.filename or 'a temporary file'}: "
                 f"{exc.strerror or exc} (free space there or set TMPDIR)"
             ) from None
         except duckdb.Error as exc:
             con.rollback()
             raise WarehouseError(
-                f"loading {manifest.run_date} into DuckDB {self.path} failed: {first_line(exc)}"
+                f"loading {run_date} into DuckDB {self.path} failed: {first_line(exc)}"
             ) from None
         except BaseException:
             con.rollback()

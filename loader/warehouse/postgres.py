@@ -9,14 +9,19 @@ from urllib.parse import quote, urlencode
 
 import pyarrow as pa
 
+from loader.coverage import LoadLog
 from loader.errors import WarehouseError, first_line
 from loader.extract import Extract
+from loader.lake import Lake
 from loader.manifest import Manifest
 from loader.profile import Target
 from loader.warehouse import (
     LoadResult,
+    checked_extract,
     loads_insert_params,
     raw_ddl,
+    raw_migrations,
+    read_log,
     utc_now,
 )
 
@@ -126,6 +131,7 @@ LOADS_COLUMNS = [
     "window_end",
     "loader_version",
     "loaded_at",
+    "reporting_timezone",
 ]
 LOADS_TYPES: list[pa.DataType] = [
     pa.date32(),
@@ -138,6 +144,7 @@ LOADS_TYPES: list[pa.DataType] = [
     pa.timestamp("us"),
     pa.string(),
     pa.timestamp("us"),
+    pa.string(),
 ]
 
 
@@ -182,23 +189,36 @@ class PostgresWarehouse:
         self.target = target
         self.conn = connect(target)
         self._adbc: Any = None
-        ensure_raw(self.conn, raw_ddl(raw_schema) + raw_indexes(raw_schema))
+        ensure_raw(
+            self.conn, raw_ddl(raw_schema) + raw_migrations(raw_schema) + raw_indexes(raw_schema)
+        )
 
-    def replace_day(self, extract: Extract) -> LoadResult:
+    def load_log(self, run_date: dt.date) -> LoadLog:
+        return read_log(lambda sql: run_query(self.conn, sql, ()), self.raw_schema, run_date)
+
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
         """One transaction on an ADBC connection: the advisory lock, the day's delete, a binary
         COPY of the extract (ADBC bulk ingest from Arrow, ~1.75x the CSV COPY it replaces), the
         audit row, the count check. A bad part raises before its rows are sent."""
         import adbc_driver_manager
 
-        manifest = extract.manifest
         raw = self.raw_schema
-        loaded_at = utc_now()
-        day = manifest.run_date.isoformat()  # a date object's own text, not input
+        day = run_date.isoformat()  # a date object's own text, not input
         conn = self._bulk_connection()
         try:
             with conn.cursor() as cur:
                 cur.execute(f"select pg_advisory_xact_lock({LOAD_LOCK_KEY})")
                 cur.fetchall()
+
+                def rows(sql: str) -> list[tuple[Any, ...]]:
+                    cur.execute(sql)
+                    return list(cur.fetchall())
+
+                # Under the lock: the lake's latest extract of the day, and the stamp that
+                # orders this load after every load that committed before it.
+                extract, _ = checked_extract(lake, run_date, rows, raw)
+                manifest = extract.manifest
+                loaded_at = utc_now()
                 cur.execute(
                     f"with deleted as (delete from {raw}.nps where _run_date = date '{day}' "
                     "returning 1) select count(*) from deleted"
@@ -217,7 +237,7 @@ class PostgresWarehouse:
         except adbc_driver_manager.Error as exc:
             conn.rollback()
             raise WarehouseError(
-                f"loading {manifest.run_date} into PostgreSQL failed: {_adbc_first_line(exc)}"
+                f"loading {run_date} into PostgreSQL failed: {_adbc_first_line(exc)}"
             ) from None
         except BaseException:
             conn.rollback()

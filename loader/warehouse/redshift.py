@@ -15,11 +15,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from loader.coverage import LoadLog
 from loader.errors import ConfigError, WarehouseError, first_line
-from loader.extract import Extract
+from loader.lake import Lake
 from loader.manifest import Manifest
 from loader.profile import Target
-from loader.warehouse import LoadResult, loads_insert_params, raw_ddl, utc_now
+from loader.warehouse import (
+    LoadResult,
+    checked_extract,
+    loads_insert_params,
+    raw_ddl,
+    read_log,
+    utc_now,
+)
 from loader.warehouse.postgres import connect, run_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
@@ -51,6 +59,25 @@ def copy_statement(copy_manifest_uri: str, iam_role: str) -> Statement:
     return Statement(f"copy {STAGE_TABLE} from {source} iam_role {role} format as parquet manifest")
 
 
+def lock_statement(raw_schema: str) -> Statement:
+    """Concurrent loaders queue here; Redshift has no advisory locks."""
+    return Statement(f"lock table {raw_schema}.nps")
+
+
+#: Which of the columns later loaders added to raw.nps_loads a table already has.
+MISSING_COLUMNS_SQL = (
+    "select column_name from information_schema.columns "
+    "where table_schema = %s and table_name = 'nps_loads'"
+)
+
+
+def migration_statements(raw_schema: str, present: set[str]) -> list[str]:
+    """Redshift has no ``add column if not exists``: add what ``present`` lacks."""
+    if "reporting_timezone" in present:
+        return []
+    return [f"alter table {raw_schema}.nps_loads add column reporting_timezone varchar(64)"]
+
+
 def load_statements(
     raw_schema: str,
     manifest: Manifest,
@@ -65,9 +92,7 @@ def load_statements(
     """
     raw = raw_schema
     return [
-        Statement(
-            f"lock table {raw}.nps"
-        ),  # concurrent loaders queue here; Redshift has no advisory locks
+        lock_statement(raw),  # taken first by the load; taking it again is a no-op
         Statement(
             f"create temp table {STAGE_TABLE} (id bigint, created_at timestamp, "
             "modified timestamp, deleted boolean, score smallint)"
@@ -84,7 +109,7 @@ def load_statements(
             (manifest.run_date, manifest.extract_id, loaded_at),
         ),
         Statement(
-            f"insert into {raw}.nps_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"insert into {raw}.nps_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             # rows_replaced (-1 here) is filled in from the delete's row count at run time
             loads_insert_params(manifest, -1, loaded_at),
             kind="audit",
@@ -109,22 +134,38 @@ class RedshiftWarehouse:
         with self.conn, self.conn.cursor() as cur:
             for statement in ddl:
                 cur.execute(statement)
+            cur.execute(MISSING_COLUMNS_SQL, (raw_schema,))
+            for statement in migration_statements(raw_schema, {row[0] for row in cur.fetchall()}):
+                cur.execute(statement)
 
-    def replace_day(self, extract: Extract) -> LoadResult:
+    def load_log(self, run_date: dt.date) -> LoadLog:
+        return read_log(lambda sql: run_query(self.conn, sql, ()), self.raw_schema, run_date)
+
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
         import psycopg2
 
-        manifest = extract.manifest
-        extract.verify()  # every part's checksum, before Redshift copies it from S3
-        uri = extract.uri(manifest.copy_manifest_key)
-        if not uri.startswith("s3://"):
+        if not lake.uri("x").startswith("s3://"):
             raise ConfigError(
                 "Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix"
             )
-        loaded_at = utc_now()
-        statements = load_statements(self.raw_schema, manifest, uri, self.iam_role, loaded_at)
         replaced = 0
         try:
             with self.conn, self.conn.cursor() as cur:
+                cur.execute(lock_statement(self.raw_schema).sql)
+
+                def rows(sql: str) -> list[tuple[Any, ...]]:
+                    cur.execute(sql)
+                    return list(cur.fetchall())
+
+                # Under the lock: the lake's latest extract and the stamp that orders this load.
+                extract, _ = checked_extract(lake, run_date, rows, self.raw_schema)
+                manifest = extract.manifest
+                extract.verify()  # every part's checksum, before Redshift copies it from S3
+                uri = extract.uri(manifest.copy_manifest_key)
+                loaded_at = utc_now()
+                statements = load_statements(
+                    self.raw_schema, manifest, uri, self.iam_role, loaded_at
+                )
                 for statement in statements:
                     params = statement.params
                     if statement.kind == "audit":
@@ -140,7 +181,7 @@ class RedshiftWarehouse:
                         replaced = cur.rowcount
         except psycopg2.Error as exc:
             raise WarehouseError(
-                f"loading {manifest.run_date} into Redshift failed: {first_line(exc)}"
+                f"loading {run_date} into Redshift failed: {first_line(exc)}"
             ) from None
         return LoadResult(
             manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at
