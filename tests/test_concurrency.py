@@ -179,3 +179,56 @@ def test_a_load_that_waited_for_the_lock_loads_the_extract_the_lake_names(
     )
     assert [row[0] for row in loaded] == [b_id]
     assert loaded[0][1] >= released
+
+
+@pytest.mark.slow
+def test_two_dbt_runs_at_once_never_race_and_a_crashed_runs_lock_expires(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.harness import cli, dbt_cli, dbt_process
+
+    stack, source = make_factory("postgres-sqlite-local", request)(tmp_path)
+    source.write(state_as_of(generate_events(8, DAY, 3, 300), None).values())
+    cli(stack, source, "backfill", "--start", str(DAY), "--end", str(DAY + dt.timedelta(days=2)))
+    dbt_cli(stack, "run")
+    lock = f"{stack.schema}.nps_run_lock"
+    assert stack.query(f"select count(*) from {lock}") == [(0,)]  # released at the end
+
+    # a run in progress (its last model reported a minute ago): the next one fails in one line
+    stack.query(
+        f"insert into {lock} values ('other-run', 'run', now() - interval '5 minutes', "
+        "now() - interval '1 minute')"
+    )
+    busy = dbt_process(stack, "run")
+    assert busy.returncode != 0
+    errors = [line for line in busy.stdout.splitlines() if "another dbt run" in line]
+    assert len(errors) == 1 and "invocation other-run" in errors[0], busy.stdout[-2000:]
+    # the lock of a run that crashed expires: it blocks no run forever
+    stack.query(f"update {lock} set heartbeat_at = now() - interval '61 minutes'")
+    dbt_cli(stack, "run")
+    assert stack.query(f"select count(*) from {lock}") == [(0,)]
+
+    # two at once, for real: each succeeds or says another run is in progress; none races
+    env = {**os.environ, **stack.full_env}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    for _ in range(2):
+        runs = [
+            subprocess.Popen(
+                [dbt, *stack.dbt_args("run", "--full-refresh")],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [(run.wait(120), run.stdout.read() if run.stdout else "") for run in runs]
+        for code, out in outputs:
+            assert "already exists" not in out, out[-2000:]
+            assert code == 0 or "another dbt run of this project is in progress" in out, out[-2000:]
+        assert any(code == 0 for code, _ in outputs)
+    assert stack.query(f"select count(*) from {lock}") == [(0,)]
