@@ -38,6 +38,7 @@ def airflow_env(tmp_path: Path, stack: Stack, source_url: str) -> dict[str, str]
         "AIRFLOW_VAR_NPS_PROJECT_DIR": str(ROOT),
         "AIRFLOW_VAR_NPS_SOURCE_URL": source_url,
         "AIRFLOW_VAR_NPS_LAKE_URL": stack.lake,
+        "AIRFLOW_VAR_NPS_DBT_TARGET": "dev",  # the embedded warehouse: asked for explicitly
         "NPS_DUCKDB_PATH": stack.env["NPS_DUCKDB_PATH"],
         "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
         "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
@@ -191,3 +192,57 @@ def test_dag_runs_the_local_day_of_the_reporting_zone(tmp_path: Path) -> None:
         "select distinct _reporting_timezone from analytics.int_nps_responses_current"
     )
     assert zones == [("Asia/Seoul",)]
+
+
+@pytest.mark.slow
+def test_the_documented_deploy_needs_a_target_and_then_runs(tmp_path: Path) -> None:
+    """docs/operations.md, "Airflow", step by step: the DAG file linked into the deployment's
+    DAGs folder, the Variables set with `airflow variables set`, `airflow dags reserialize`.
+    Without nps_dbt_target every run fails in one line before anything is read or written."""
+    if not AIRFLOW.exists():
+        unavailable("Airflow is not installed in .venv-airflow (make .venv-airflow/.installed)")
+    stack = new_duckdb_stack(tmp_path / "wh")
+    source = SqliteSource(tmp_path / "source.db")
+    source.write(state_as_of(generate_events(3, START, 2, 30), None).values())
+    home = tmp_path / "airflow"
+    (home / "dags").mkdir(parents=True)
+    (home / "dags" / DAG_FILE.name).symlink_to(DAG_FILE)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DBT_", "NPS_"))},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "NPS_DAG_RETRIES": "0",
+        "NPS_DUCKDB_PATH": stack.env["NPS_DUCKDB_PATH"],
+        "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
+    }
+
+    def airflow(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(AIRFLOW), *args], env=env, capture_output=True, text=True, cwd=tmp_path
+        )
+
+    assert airflow("db", "migrate").returncode == 0
+    for name, value in (
+        ("nps_project_dir", str(ROOT)),
+        ("nps_source_url", source.url),
+        ("nps_lake_url", stack.lake),
+    ):
+        assert airflow("variables", "set", name, value).returncode == 0
+    reserialized = airflow("dags", "reserialize")
+    assert reserialized.returncode == 0, reserialized.stderr[-2000:]
+    listed = airflow("dags", "list")
+    assert "nps_pipeline" in listed.stdout, listed.stdout + listed.stderr[-2000:]
+
+    day = (START + dt.timedelta(days=1)).isoformat()
+    no_target = airflow("dags", "test", "nps_pipeline", day)
+    assert no_target.returncode != 0
+    assert "no dbt target: set the Airflow Variable nps_dbt_target" in (
+        no_target.stdout + no_target.stderr
+    )
+    assert not Path(stack.env["NPS_DUCKDB_PATH"]).exists() and not Path(stack.lake).exists()
+
+    assert airflow("variables", "set", "nps_dbt_target", "dev").returncode == 0
+    ran = airflow("dags", "test", "nps_pipeline", day)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert stack.query("select run_date from raw.nps_loads") == [(START,)]

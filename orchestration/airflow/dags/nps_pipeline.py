@@ -1,6 +1,7 @@
 """Daily NPS pipeline: extract -> load -> dbt build -> verify, for the day each run covers.
 
-Nothing here needs editing to deploy it. Every setting is a DAG param (change it per run in the
+Nothing here needs editing to deploy it (docs/operations.md, "Airflow": copy or link this file
+into the DAGs folder of an Airflow 3 deployment, set the Variables, ``airflow dags reserialize``). Every setting is a DAG param (change it per run in the
 trigger form) whose value an Airflow Variable ``nps_<param>`` overrides for every run (e.g. set
 ``nps_lake_url`` in the UI, or ``AIRFLOW_VAR_NPS_LAKE_URL`` in the environment). ``bin_dir`` and
 ``profiles_dir`` default to ``<project_dir>/.venv/bin`` and ``<project_dir>``.
@@ -12,8 +13,9 @@ credentials stay in the dbt ``profiles.yml`` that the loader and dbt share.
 
 Schedule (read when the scheduler parses this file, from the worker environment):
 ``NPS_REPORTING_TIMEZONE`` (default UTC) is the zone whose midnights end each run's day;
-``NPS_DAG_START_DATE`` (default 2021-06-01) and ``NPS_DAG_CATCHUP`` (default false: unpausing
-runs only the latest day; backfill history with ``nps-loader backfill``, see the README).
+``NPS_DAG_START_DATE`` (default 2021-06-01), ``NPS_DAG_CATCHUP`` (default false: unpausing
+runs only the latest day; backfill history with ``nps-loader backfill``, see the README) and
+``NPS_DAG_RETRIES`` (default 2, five minutes apart).
 
 Each run covers the data interval [D, D+1) of the reporting zone and starts after it has ended;
 D is that interval's start as a local date (``run_day`` below). A manually triggered run covers
@@ -94,7 +96,10 @@ with (
                 description="Folder holding profiles.yml (default: <project_dir>)",
             ),
             "dbt_target": Param(
-                "dev", type="string", description="dbt target (dev, postgres, redshift)"
+                "",
+                type="string",
+                description="dbt target: redshift or postgres in production; required (dev, "
+                "the embedded DuckDB file, only when set explicitly)",
             ),
             "source_url": Param(
                 "", type="string", description="mysql://user@host:3306/db (no password)"
@@ -129,6 +134,17 @@ with (
         "env": {**env, "NPS_SOURCE_PASSWORD": ""},
     }
 
+    # A production DAG never falls back to the embedded warehouse: without a target every run
+    # fails here, in one line, before anything is read or written.
+    check_settings = BashOperator(
+        task_id="check_settings",
+        bash_command=(
+            '[ -n "$DBT_TARGET" ] || { echo "nps_pipeline: no dbt target: set the Airflow '
+            "Variable nps_dbt_target (redshift, postgres; dev is the embedded DuckDB file) "
+            '- see docs/operations.md, Airflow" >&2; exit 2; }'
+        ),
+        **no_source,
+    )
     extract = BashOperator(
         task_id="extract",
         bash_command=f"{BIN_DIR}/nps-loader extract --date {RUN_DAY} --json",
@@ -150,4 +166,4 @@ with (
         **reads_source,
     )
 
-    extract >> load >> dbt_build >> verify
+    check_settings >> extract >> load >> dbt_build >> verify
