@@ -5,28 +5,42 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_START := 2021-06-01
 DEMO_LAST := 2021-09-30
-DEMO_ENV := NPS_DUCKDB_PATH=demo/warehouse.duckdb NPS_LAKE_URL=demo/lake DBT_TARGET=dev
+# The demo's settings: the same file `make demo-shell` and a user's shell source, so dbt sees one
+# profile (absolute paths) whichever way it is started, and partial parsing keeps working.
+DEMO_ENV := source ./demo.env &&
 # dbt's full log on demand: make demo VERBOSE=1
 DBT_DEMO_FLAGS := $(if $(VERBOSE),,--quiet)
 
-.PHONY: install demo demo-shell test lint system-deps docs bench redshift-smoke clean
+.PHONY: install demo demo-shell test lint system-deps docs bench redshift-smoke clean lock
 
 install: $(VENV)/.installed profiles.yml
 
-$(VENV)/.installed: pyproject.toml
+# Every package at the version in constraints.txt (`make lock` refreshes it).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,fast]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,fast]'
 	touch $@
+
+# Re-resolve every dependency to the newest versions pyproject.toml allows, in fresh venvs, and
+# write them to constraints.txt and constraints-airflow.txt; review the diff, then commit it.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet '.[dev,fast]'
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^nps-warehouse' > constraints.txt
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'
+	.venv-lock/bin/pip freeze > constraints-airflow.txt
+	rm -rf .venv-lock
 
 profiles.yml:
 	cp profiles.yml.example profiles.yml
 
 # Real Airflow for the DAG test, in its own venv: kept apart from dbt's dependencies.
 AIRFLOW_VERSION := 3.3.2
-.venv-airflow/.installed:
+.venv-airflow/.installed: constraints-airflow.txt
 	$(PYTHON) -m venv .venv-airflow
-	.venv-airflow/bin/pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'
+	.venv-airflow/bin/pip install --quiet -c constraints-airflow.txt 'apache-airflow==$(AIRFLOW_VERSION)'
 	touch $@
 
 # Test servers and browser from Debian's packages, when root: MariaDB (the MySQL source),
@@ -50,11 +64,11 @@ system-deps:
 demo: install
 	rm -rf demo
 	$(BIN)/nps-loader demo-source --path demo/source.db --seed 42 --start $(DEMO_START) --days 122
-	$(DEMO_ENV) $(BIN)/nps-loader backfill --source sqlite:///demo/source.db --start $(DEMO_START) --end 2021-09-29
+	$(DEMO_ENV) $(BIN)/nps-loader backfill --start $(DEMO_START) --end 2021-09-29
 	$(DEMO_ENV) $(BIN)/dbt $(DBT_DEMO_FLAGS) build
-	$(DEMO_ENV) $(BIN)/nps-loader run --source sqlite:///demo/source.db --date $(DEMO_LAST)
+	$(DEMO_ENV) $(BIN)/nps-loader run --date $(DEMO_LAST)
 	$(DEMO_ENV) $(BIN)/dbt $(DBT_DEMO_FLAGS) run --vars '{run_date: $(DEMO_LAST)}'
-	$(DEMO_ENV) $(BIN)/nps-loader verify --source sqlite:///demo/source.db --start $(DEMO_START) --end $(DEMO_LAST)
+	$(DEMO_ENV) $(BIN)/nps-loader verify --start $(DEMO_START) --end $(DEMO_LAST)
 	$(DEMO_ENV) $(BIN)/python scripts/demo_report.py 7
 
 # A shell with .venv active and the demo's settings (demo.env): dbt, nps-loader verify, dbt docs.
