@@ -34,3 +34,5 @@ def test_dbt_test_before_dbt_run_is_one_line_and_an_empty_day_is_loaded(
     never = dbt_process(duckdb_stack, "run", "--vars", f"{{run_date: {D + dt.timedelta(days=5)}}}")
     assert "no raw rows were loaded for 2021-09-21" in never.stdout
     assert dbt_process(duckdb_stack, "test").returncode == 0
+    one_day = cli(duckdb_stack, source, "verify", "--date", str(D))
+    assert one_day.stdout.strip() == "verify: 1 day matches the source"
