@@ -25,7 +25,6 @@ from loader.source import SourceSpec
 
 if TYPE_CHECKING:
     from loader.warehouse import LoadResult
-from loader.warehouse import LoadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -173,7 +172,7 @@ def _build_settings(kw: dict[str, Any]) -> Settings:
             deleted_column=None if deleted.lower() in ("", "none") else deleted,
             password=os.environ.get("NPS_SOURCE_PASSWORD") or None,
             driver=kw["driver"],
-            timezone=parse_timezone(kw["source_timezone"], "--source-timezone"),
+            source_timezone=parse_timezone(kw["source_timezone"], "--source-timezone"),
         )
         if source.url_has_password:
             click.echo(

@@ -33,7 +33,8 @@ from loader.dates import Window
 from loader.errors import LakeError
 from loader.lake import Lake, discard
 from loader.manifest import Manifest, PartFile, day_prefix, manifest_key
-from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
+from loader.source import SourceSpec, read_window
+from loader.tables import EXTRACT_SCHEMA
 
 #: Rows per Parquet row group: DuckDB's own row group size, so its reader scans one Parquet
 #: row group per thread into one table row group. With the 50,000-row groups the source batches
@@ -152,7 +153,7 @@ def extract_day(
         ]
         (folder / "copy.manifest").write_bytes(copy_manifest(lake, files))
     # Hand the extract's Arrow buffers back to the system before the load of the same process
-    # needs memory (mimalloc keeps freed pages otherwise): 374 -> 298 MB peak for an 8M-row run.
+    # needs memory (mimalloc keeps freed pages otherwise; measured in bench/results.md, section 2).
     pa.default_memory_pool().release_unused()
     copy_key = f"{folder_key}/copy.manifest"
     manifest = Manifest(
@@ -293,8 +294,3 @@ class Extract:
 
     def uri(self, key: str) -> str:
         return self.lake.uri(key)
-
-
-def read_extract(lake: Lake, manifest: Manifest) -> pa.Table:
-    """The whole extract as one table (for small days and tests)."""
-    return pa.Table.from_batches(list(iter_extract(lake, manifest)), schema=EXTRACT_SCHEMA)

@@ -8,7 +8,7 @@ that memory stays flat however large the day is.
 
 Time zones: MySQL TIMESTAMP columns are read in UTC (session ``time_zone = '+00:00'``); naive
 DATETIME values (and the SQLite demo's text) mean wall-clock time in the source zone
-(``SourceSpec.timezone``) and are converted to UTC here, so every extract holds UTC instants.
+(``SourceSpec.source_timezone``) and are converted to UTC here, so every extract holds UTC instants.
 """
 
 from __future__ import annotations
@@ -34,18 +34,9 @@ import pyarrow.compute as pc
 from loader.dates import UTC, Window, wall_clock_bounds
 from loader.errors import ConfigError, SourceError, first_line, redact, register_secret
 from loader.identifiers import validate_identifier
+from loader.tables import EXTRACT_SCHEMA, SOURCE_COLUMNS
 
 log = logging.getLogger("loader")
-
-#: The schema of every extract, in the column order of ``raw.nps`` (Redshift COPY maps by position).
-_FIELDS: list[pa.Field[Any]] = [
-    pa.field("id", pa.int64(), nullable=False),
-    pa.field("created_at", pa.timestamp("us")),
-    pa.field("modified", pa.timestamp("us")),
-    pa.field("deleted", pa.bool_()),
-    pa.field("score", pa.int16()),
-]
-EXTRACT_SCHEMA = pa.schema(_FIELDS)
 
 #: How the SQLite demo source stores timestamps (as text), read and written alike.
 SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -124,7 +115,7 @@ class SourceSpec:
     #: MySQL reader: "auto" (connectorx when installed, else pymysql), "pymysql" or "connectorx"
     driver: str = "auto"
     #: IANA zone of the source's naive DATETIME values (TIMESTAMP columns are always UTC)
-    timezone: str = UTC
+    source_timezone: str = UTC
 
     def __post_init__(self) -> None:
         _check_url(self.url)
@@ -293,7 +284,7 @@ def _source_bounds(
     """The filter's instants in the terms the source compares its column in."""
     if not columns.is_naive(row_filter.column_role):
         return row_filter.start, row_filter.end
-    return wall_clock_bounds(row_filter.start, row_filter.end, spec.timezone)
+    return wall_clock_bounds(row_filter.start, row_filter.end, spec.source_timezone)
 
 
 def _outlier_bound(spec: SourceSpec, columns: SourceColumns, instant: dt.datetime) -> dt.datetime:
@@ -308,14 +299,14 @@ def _to_utc(batch: pa.RecordBatch, spec: SourceSpec, columns: SourceColumns) -> 
     occurrence; a time that does not exist (the hour skipped when clocks go forward) as the last
     instant before the jump. Either way it stays on its local day.
     """
-    if spec.timezone == UTC:
+    if spec.source_timezone == UTC:
         return batch
     arrays = list(batch.columns)
     for index, role in ((1, "created_at"), (2, "modified")):
         if columns.is_naive(role):
             naive: Any = arrays[index]
             arrays[index] = pc.assume_timezone(
-                naive, spec.timezone, ambiguous="earliest", nonexistent="earliest"
+                naive, spec.source_timezone, ambiguous="earliest", nonexistent="earliest"
             ).cast(pa.timestamp("us"))
     return pa.RecordBatch.from_arrays(arrays, schema=EXTRACT_SCHEMA)
 
@@ -329,11 +320,7 @@ def _column(values: Sequence[Any], target: pa.DataType, as_text: bool) -> pa.Arr
 
 #: The extract type each role is read as (EXTRACT_SCHEMA, with booleans read as small ints).
 _ROLE_TYPES: list[tuple[str, pa.DataType]] = [
-    ("id", pa.int64()),
-    ("created_at", pa.timestamp("us")),
-    ("modified", pa.timestamp("us")),
-    ("deleted", pa.int8()),
-    ("score", pa.int16()),
+    (c.name, pa.int8() if c.arrow == pa.bool_() else c.arrow) for c in SOURCE_COLUMNS
 ]
 
 
@@ -344,7 +331,7 @@ def _unreadable_value(
     naming the column, the value and the row's id (found value by value: only on failure)."""
     role, target = _ROLE_TYPES[index]
     column = dict((r, c) for c, r in spec.select_columns)[role] or role
-    sql_type = {"id": "bigint", "deleted": "boolean", "score": "smallint"}.get(role, "timestamp")
+    sql_type = SOURCE_COLUMNS[index].sql
     for value, id_ in zip(values, ids, strict=True):
         try:
             _column([value], target, as_text)

@@ -92,7 +92,7 @@ class Stack:
                 source.url,
                 table=source.table,
                 password=source.password,
-                timezone=self.source_timezone,
+                source_timezone=self.source_timezone,
             ),
             lake_url=self.lake,
             profiles_dir=str(self.profiles_dir),
@@ -370,3 +370,13 @@ def one_error_line(result: subprocess.CompletedProcess[str], code: int, message:
     assert message in lines[0], lines[0]
     assert "Traceback" not in result.stderr
     return lines[0]
+
+
+def read_extract(lake: Any, manifest: Any) -> Any:
+    """A whole extract as one table, each part checked as a load checks it (small days only)."""
+    import pyarrow as pa
+
+    from loader.extract import iter_extract
+    from loader.tables import EXTRACT_SCHEMA
+
+    return pa.Table.from_batches(list(iter_extract(lake, manifest)), schema=EXTRACT_SCHEMA)

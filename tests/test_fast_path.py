@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from loader.dates import Window
-from loader.extract import read_extract, read_manifest
+from loader.extract import read_manifest
 from loader.lake import LocalLake
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
+from tests.harness import read_extract
 from tests.servers import MariaDB
 
 D = dt.date(2021, 9, 16)
@@ -95,7 +96,7 @@ def test_both_drivers_convert_a_dst_zone_identically(source: SourceSpec) -> None
     assert (window.start, window.end) == (dt.datetime(2021, 9, 16, 3), dt.datetime(2021, 9, 17, 4))
     tables = {}
     for driver in ("pymysql", "connectorx"):
-        spec = dataclasses.replace(source, driver=driver, timezone=zone)
+        spec = dataclasses.replace(source, driver=driver, source_timezone=zone)
         import pyarrow as pa
 
         batches = list(read_window(spec, window, batch_rows=2))

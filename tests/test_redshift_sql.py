@@ -1,7 +1,7 @@
 """Redshift cannot be reached from here: test the SQL the loader would send, statement by statement.
 
-The same flow (stage, check the count, delete the day, insert, audit, commit) runs for real on
-PostgreSQL in the end-to-end tests.
+The load's protocol around them (lock, checks, delete, insert, audit, count check, commit) runs
+for real on PostgreSQL in the end-to-end tests; the stage table and COPY are Redshift's alone.
 """
 
 from __future__ import annotations

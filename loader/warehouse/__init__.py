@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from loader.errors import ConfigError
 from loader.identifiers import validate_warehouse_identifier
 from loader.manifest import Manifest
+from loader.tables import ADDED_COLUMNS, NPS_LOADS, RAW_NPS, create_table, row
 
 if TYPE_CHECKING:
     from loader.lake import Lake
@@ -53,29 +54,8 @@ def raw_ddl(raw_schema: str, table_suffix: str = "") -> list[str]:
     """Portable DDL for the raw tables (DuckDB, PostgreSQL and Redshift all accept it)."""
     return [
         f"create schema if not exists {raw_schema}",
-        f"""create table if not exists {raw_schema}.nps (
-            id bigint not null,
-            created_at timestamp,
-            modified timestamp,
-            deleted boolean,
-            score smallint,
-            _run_date date not null,
-            _extract_id varchar(64) not null,
-            _loaded_at timestamp not null
-        ){table_suffix}""",
-        f"""create table if not exists {raw_schema}.nps_loads (
-            run_date date not null,
-            extract_id varchar(64) not null,
-            rows_loaded bigint not null,
-            rows_replaced bigint not null,
-            files integer not null,
-            bytes bigint not null,
-            window_start timestamp not null,
-            window_end timestamp not null,
-            loader_version varchar(32) not null,
-            loaded_at timestamp not null,
-            reporting_timezone varchar(64)
-        )""",
+        create_table(f"{raw_schema}.nps", RAW_NPS, table_suffix),
+        create_table(f"{raw_schema}.nps_loads", NPS_LOADS),
     ]
 
 
@@ -83,26 +63,29 @@ def raw_migrations(raw_schema: str) -> list[str]:
     """Columns added to raw tables made by older loaders (DuckDB and PostgreSQL syntax; Redshift
     has no ``add column if not exists``: see the Redshift module)."""
     return [
-        f"alter table {raw_schema}.nps_loads add column if not exists "
-        "reporting_timezone varchar(64)"
+        f"alter table {raw_schema}.{table} add column if not exists {column.name} {column.sql}"
+        for table, columns in ADDED_COLUMNS.items()
+        for column in columns
     ]
 
 
-def loads_insert_params(
-    manifest: Manifest, replaced: int, loaded_at: dt.datetime
-) -> tuple[object, ...]:
-    return (
-        manifest.run_date,
-        manifest.extract_id,
-        manifest.rows,
-        replaced,
-        len(manifest.files),
-        manifest.bytes,
-        manifest.window_start,
-        manifest.window_end,
-        manifest.loader_version,
-        loaded_at,
-        manifest.reporting_timezone,
+def loads_row(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> tuple[object, ...]:
+    """This load's raw.nps_loads row, in the table's column order."""
+    return row(
+        NPS_LOADS,
+        {
+            "run_date": manifest.run_date,
+            "extract_id": manifest.extract_id,
+            "rows_loaded": manifest.rows,
+            "rows_replaced": replaced,
+            "files": len(manifest.files),
+            "bytes": manifest.bytes,
+            "window_start": manifest.window_start,
+            "window_end": manifest.window_end,
+            "loader_version": manifest.loader_version,
+            "loaded_at": loaded_at,
+            "reporting_timezone": manifest.reporting_timezone,
+        },
     )
 
 

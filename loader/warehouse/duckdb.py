@@ -16,10 +16,11 @@ from loader.coverage import LoadLog
 from loader.errors import LakeError, WarehouseError, first_line
 from loader.lake import Lake
 from loader.profile import Target
+from loader.tables import NPS_LOADS, insert_values
 from loader.warehouse import (
     LoadResult,
     checked_extract,
-    loads_insert_params,
+    loads_row,
     raw_ddl,
     raw_migrations,
     read_log,
@@ -57,8 +58,8 @@ class DuckDBWarehouse:
             # DuckDB's delete returns the number of rows it deleted
             replaced = _count(con, f"delete from {raw}.nps where _run_date = ?", manifest.run_date)
             # DuckDB reads each verified part with its own Parquet reader: a large day's appends
-            # then go to the database file as they are made, and memory stays flat (588 MB ->
-            # 220 MB peak for 8M rows, bench/results.md), in the same one transaction.
+            # then go to the database file as they are made, and memory stays flat (an 8M-row
+            # day: 284 MB peak for the whole run, bench/results.md), in the same one transaction.
             with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
                 for path in extract.part_files(Path(folder)):
                     con.execute(
@@ -67,8 +68,8 @@ class DuckDBWarehouse:
                         [manifest.run_date, manifest.extract_id, loaded_at, str(path)],
                     )
             con.execute(
-                f"insert into {raw}.nps_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                list(loads_insert_params(manifest, replaced, loaded_at)),
+                insert_values(f"{raw}.nps_loads", NPS_LOADS, "?"),
+                list(loads_row(manifest, replaced, loaded_at)),
             )
             loaded = _count(
                 con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date

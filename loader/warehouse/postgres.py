@@ -15,10 +15,11 @@ from loader.extract import Extract
 from loader.lake import Lake
 from loader.manifest import Manifest
 from loader.profile import Target
+from loader.tables import NPS_LOADS, RAW_NPS, SOURCE_COLUMNS, arrow_schema
 from loader.warehouse import (
     LoadResult,
     checked_extract,
-    loads_insert_params,
+    loads_row,
     raw_ddl,
     raw_migrations,
     read_log,
@@ -92,14 +93,15 @@ def _ingest_tables(
     pending: list[pa.RecordBatch] = []
     count = 0
 
+    stamps = {"_run_date": manifest.run_date, "_extract_id": manifest.extract_id}
+    stamps["_loaded_at"] = loaded_at
+
     def table() -> pa.Table:
         t = pa.Table.from_batches(pending)
-        n = t.num_rows
-        return (
-            t.append_column("_run_date", pa.repeat(pa.scalar(manifest.run_date, pa.date32()), n))
-            .append_column("_extract_id", pa.repeat(pa.scalar(manifest.extract_id, pa.string()), n))
-            .append_column("_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n))
-        )
+        for column in RAW_NPS[len(SOURCE_COLUMNS) :]:  # the load's own columns
+            value: Any = pa.scalar(stamps[column.name], column.arrow)
+            t = t.append_column(column.name, pa.repeat(value, t.num_rows))
+        return t
 
     for batch in extract.batches():
         pending.append(batch)
@@ -113,39 +115,11 @@ def _ingest_tables(
 
 def _audit_table(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> pa.Table:
     """The raw.nps_loads row of this load, typed as the table's columns."""
-    values = loads_insert_params(manifest, replaced, loaded_at)
+    schema = arrow_schema(NPS_LOADS)
+    values = loads_row(manifest, replaced, loaded_at)
     return pa.table(
-        [pa.array([v], t) for v, t in zip(values, LOADS_TYPES, strict=True)],
-        schema=pa.schema(list(zip(LOADS_COLUMNS, LOADS_TYPES, strict=True))),
+        [pa.array([v], f.type) for v, f in zip(values, schema, strict=True)], schema=schema
     )
-
-
-LOADS_COLUMNS = [
-    "run_date",
-    "extract_id",
-    "rows_loaded",
-    "rows_replaced",
-    "files",
-    "bytes",
-    "window_start",
-    "window_end",
-    "loader_version",
-    "loaded_at",
-    "reporting_timezone",
-]
-LOADS_TYPES: list[pa.DataType] = [
-    pa.date32(),
-    pa.string(),
-    pa.int64(),
-    pa.int64(),
-    pa.int32(),
-    pa.int64(),
-    pa.timestamp("us"),
-    pa.timestamp("us"),
-    pa.string(),
-    pa.timestamp("us"),
-    pa.string(),
-]
 
 
 def raw_indexes(raw_schema: str) -> list[str]:

@@ -2,8 +2,10 @@
 
 All the Redshift SQL of the loader lives here. Redshift cannot be reached from the test machines,
 so :func:`load_statements` is a pure function whose output the tests check statement by
-statement; the same flow (stage, check count, delete, insert, audit, commit) runs for real on
-PostgreSQL.
+statement. What runs for real on PostgreSQL is the rest of the load's protocol (lock, the lake's
+latest extract read under it, the zone and coverage checks, delete, insert, audit, count check,
+commit); PostgreSQL ingests by binary COPY from Arrow, so the stage table and COPY are checked
+here only (and parsed under a Redshift grammar by tests/test_redshift_compile.py).
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ from loader.errors import ConfigError, WarehouseError, first_line
 from loader.lake import Lake
 from loader.manifest import Manifest
 from loader.profile import Target
+from loader.tables import (
+    ADDED_COLUMNS,
+    NPS_LOADS,
+    RAW_NPS,
+    SOURCE_COLUMNS,
+    column_list,
+    insert_values,
+)
 from loader.warehouse import (
     LoadResult,
     checked_extract,
-    loads_insert_params,
+    loads_row,
     raw_ddl,
     read_log,
     utc_now,
@@ -72,10 +82,13 @@ MISSING_COLUMNS_SQL = (
 
 
 def migration_statements(raw_schema: str, present: set[str]) -> list[str]:
-    """Redshift has no ``add column if not exists``: add what ``present`` lacks."""
-    if "reporting_timezone" in present:
-        return []
-    return [f"alter table {raw_schema}.nps_loads add column reporting_timezone varchar(64)"]
+    """Redshift has no ``add column if not exists``: add what ``present`` (the columns
+    raw.nps_loads has) lacks."""
+    return [
+        f"alter table {raw_schema}.nps_loads add column {column.name} {column.sql}"
+        for column in ADDED_COLUMNS["nps_loads"]
+        if column.name not in present
+    ]
 
 
 def load_statements(
@@ -94,8 +107,8 @@ def load_statements(
     return [
         lock_statement(raw),  # taken first by the load; taking it again is a no-op
         Statement(
-            f"create temp table {STAGE_TABLE} (id bigint, created_at timestamp, "
-            "modified timestamp, deleted boolean, score smallint)"
+            f"create temp table {STAGE_TABLE} "
+            f"({', '.join(f'{c.name} {c.sql}' for c in SOURCE_COLUMNS)})"
         ),
         copy_statement(copy_manifest_uri, iam_role),
         Statement("select pg_last_copy_count()", kind="count"),
@@ -103,15 +116,14 @@ def load_statements(
             f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,), kind="delete"
         ),
         Statement(
-            f"insert into {raw}.nps (id, created_at, modified, deleted, score, _run_date, "
-            "_extract_id, _loaded_at) select id, created_at, modified, deleted, score, "
-            f"%s, %s, %s from {STAGE_TABLE}",
+            f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
+            f"{column_list(SOURCE_COLUMNS)}, %s, %s, %s from {STAGE_TABLE}",
             (manifest.run_date, manifest.extract_id, loaded_at),
         ),
         Statement(
-            f"insert into {raw}.nps_loads values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            insert_values(f"{raw}.nps_loads", NPS_LOADS, "%s"),
             # rows_replaced (-1 here) is filled in from the delete's row count at run time
-            loads_insert_params(manifest, -1, loaded_at),
+            loads_row(manifest, -1, loaded_at),
             kind="audit",
         ),
         Statement(f"drop table {STAGE_TABLE}"),
@@ -169,7 +181,7 @@ class RedshiftWarehouse:
                 for statement in statements:
                     params = statement.params
                     if statement.kind == "audit":
-                        params = loads_insert_params(manifest, replaced, loaded_at)
+                        params = loads_row(manifest, replaced, loaded_at)
                     cur.execute(statement.sql, params or None)
                     if statement.kind == "count":
                         copied = int(cur.fetchone()[0])

@@ -6,7 +6,7 @@
 }}
 
 {#-
-    Response counts per UTC day of created_at, zero rows included for days that lost their
+    Response counts per day of created_at in the reporting zone, zero rows included for days that lost their
     last response (nps_summary_daily hides those). An incremental run recounts only the days
     that the responses written since its last run came from or went to: a late update or
     delete restates the old day it belongs to.

@@ -1,4 +1,4 @@
--- The category of every response agrees with the seed that documents the NPS bands.
+-- The category of every response agrees with the model nps_score_bands that documents the NPS bands.
 select
     fct.id,
     fct.score,

@@ -1,0 +1,91 @@
+"""The raw tables, each defined once: name, SQL type and Arrow type of every column.
+
+The DDL (DuckDB, PostgreSQL and Redshift all accept it), the extract's Parquet schema, the
+Redshift stage table, PostgreSQL's audit rows (ADBC ingest) and every insert's column list are
+derived from these definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql: str
+    arrow: pa.DataType
+    nullable: bool = True
+
+    @property
+    def ddl(self) -> str:
+        return f"{self.name} {self.sql}" + ("" if self.nullable else " not null")
+
+
+#: The source's columns as every extract holds them, in the column order of raw.nps (Redshift's
+#: COPY maps Parquet columns by position).
+SOURCE_COLUMNS: tuple[Column, ...] = (
+    Column("id", "bigint", pa.int64(), nullable=False),
+    Column("created_at", "timestamp", pa.timestamp("us")),
+    Column("modified", "timestamp", pa.timestamp("us")),
+    Column("deleted", "boolean", pa.bool_()),
+    Column("score", "smallint", pa.int16()),
+)
+
+#: raw.nps: every version of every row as the source had it, and which load brought it.
+RAW_NPS: tuple[Column, ...] = (
+    *SOURCE_COLUMNS,
+    Column("_run_date", "date", pa.date32(), nullable=False),
+    Column("_extract_id", "varchar(64)", pa.string(), nullable=False),
+    Column("_loaded_at", "timestamp", pa.timestamp("us"), nullable=False),
+)
+
+#: raw.nps_loads: one row per load (the audit, and the windows every load is checked against).
+NPS_LOADS: tuple[Column, ...] = (
+    Column("run_date", "date", pa.date32(), nullable=False),
+    Column("extract_id", "varchar(64)", pa.string(), nullable=False),
+    Column("rows_loaded", "bigint", pa.int64(), nullable=False),
+    Column("rows_replaced", "bigint", pa.int64(), nullable=False),
+    Column("files", "integer", pa.int32(), nullable=False),
+    Column("bytes", "bigint", pa.int64(), nullable=False),
+    Column("window_start", "timestamp", pa.timestamp("us"), nullable=False),
+    Column("window_end", "timestamp", pa.timestamp("us"), nullable=False),
+    Column("loader_version", "varchar(32)", pa.string(), nullable=False),
+    Column("loaded_at", "timestamp", pa.timestamp("us"), nullable=False),
+    Column("reporting_timezone", "varchar(64)", pa.string()),
+)
+
+#: Columns later versions added to a table, appended at its end (tables made by older loaders
+#: get them by ``alter table ... add column``).
+ADDED_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "nps_loads": tuple(c for c in NPS_LOADS if c.name == "reporting_timezone"),
+}
+
+#: Every extract's schema: the source columns.
+EXTRACT_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in SOURCE_COLUMNS])
+
+
+def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, c.arrow) for c in columns])
+
+
+def column_list(columns: tuple[Column, ...]) -> str:
+    return ", ".join(c.name for c in columns)
+
+
+def create_table(name: str, columns: tuple[Column, ...], suffix: str = "") -> str:
+    body = ",\n            ".join(c.ddl for c in columns)
+    return f"create table if not exists {name} (\n            {body}\n        ){suffix}"
+
+
+def insert_values(name: str, columns: tuple[Column, ...], placeholder: str) -> str:
+    """``insert into name values (placeholders)``, one per column, in the table's order."""
+    return f"insert into {name} values ({', '.join([placeholder] * len(columns))})"
+
+
+def row(columns: tuple[Column, ...], values: dict[str, Any]) -> tuple[Any, ...]:
+    """The values of one row in the columns' order (every column must be given)."""
+    return tuple(values[c.name] for c in columns)
