@@ -11,7 +11,7 @@ DEMO_ENV := source ./demo.env &&
 # dbt's full log on demand: make demo VERBOSE=1
 DBT_DEMO_FLAGS := $(if $(VERBOSE),,--quiet)
 
-.PHONY: install demo demo-shell test lint system-deps docs bench redshift-smoke clean lock
+.PHONY: install demo demo-shell test test-unit lint system-deps docs bench redshift-smoke clean lock
 
 install: $(VENV)/.installed profiles.yml
 
@@ -85,6 +85,10 @@ lint: install
 
 test: install system-deps lint .venv-airflow/.installed
 	$(BIN)/pytest
+
+# The inner loop: tests/unit only (no server, no dbt), in well under 30 s.
+test-unit: install
+	$(BIN)/pytest tests/unit
 
 # Benchmarks: their own venv for dlt and matplotlib (not part of make test). Sizes: see bench/run.py.
 .venv-bench/.installed:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.data import make_source_table  # noqa: E402
 from loader.source import FAST_BATCH_ROWS  # noqa: E402
-from tests.servers import MariaDB, Postgres, mariadb_server, postgres_server  # noqa: E402
+from tests.support.servers import MariaDB, Postgres, mariadb_server, postgres_server  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"

@@ -1,30 +1,22 @@
+"""Fixtures shared by every tier: the real servers (one each per session) and the stacks."""
+
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import MySQLSource, SqliteSource, Stack, TestSource, environ
-from tests.servers import MariaDB, Postgres, S3Server, mariadb_server, postgres_server, s3_server
-
-_ids = itertools.count()
-
-#: The combinations the end-to-end and property tests run on.
-COMBOS = ["duckdb-sqlite-local", "duckdb-mysql-s3", "postgres-mysql-s3"]
-
-StackFactory = Callable[[Path], tuple[Stack, TestSource]]
-
-
-def new_duckdb_stack(workdir: Path) -> Stack:
-    workdir.mkdir(parents=True, exist_ok=True)
-    return Stack(
-        target="dev",
-        workdir=workdir,
-        env={"NPS_DUCKDB_PATH": str(workdir / "warehouse.duckdb")},
-        lake=str(workdir / "lake"),
-    )
+from tests.support.harness import Stack
+from tests.support.servers import (
+    MariaDB,
+    Postgres,
+    S3Server,
+    mariadb_server,
+    postgres_server,
+    s3_server,
+)
+from tests.support.stacks import COMBOS, StackFactory, make_factory, new_duckdb_stack
 
 
 @pytest.fixture
@@ -51,47 +43,6 @@ def mariadb() -> Iterator[MariaDB]:
 def s3() -> Iterator[S3Server]:
     with s3_server() as server:
         yield server
-
-
-def _new_bucket(s3: S3Server, name: str) -> str:
-    import boto3
-
-    with environ(s3.env()):
-        boto3.client("s3").create_bucket(Bucket=name)
-    return f"s3://{name}/lake"
-
-
-def make_factory(combo: str, request: pytest.FixtureRequest) -> StackFactory:
-    """Build isolated (stack, source) pairs for one combination of warehouse, source and lake."""
-    warehouse, source_kind, lake_kind = combo.split("-")
-
-    def make(workdir: Path) -> tuple[Stack, TestSource]:
-        n = next(_ids)
-        workdir.mkdir(parents=True, exist_ok=True)
-        stack = new_duckdb_stack(workdir)
-        if warehouse == "postgres":
-            pg: Postgres = request.getfixturevalue("postgres")
-            stack = Stack(
-                target="postgres",
-                workdir=workdir,
-                env=pg.env(f"analytics_{n}"),
-                raw_schema=f"raw_{n}",
-                schema=f"analytics_{n}",
-            )
-        if lake_kind == "s3":
-            s3: S3Server = request.getfixturevalue("s3")
-            stack.env.update(s3.env())
-            stack.lake = _new_bucket(s3, f"lake-{n}")
-        else:
-            stack.lake = str(workdir / "lake")
-        source: TestSource
-        if source_kind == "mysql":
-            source = MySQLSource(request.getfixturevalue("mariadb"), f"nps_{n}")
-        else:
-            source = SqliteSource(workdir / "source.db")
-        return stack, source
-
-    return make
 
 
 @pytest.fixture(params=COMBOS)

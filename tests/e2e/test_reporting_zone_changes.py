@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Stack, cli, dbt_cli, one_error_line, sqlite_source
-from tests.oracle import expected_marts
+from tests.support.harness import Stack, cli, dbt_cli, one_error_line, sqlite_source
+from tests.support.oracle import expected_marts
 
 SEOUL = "Asia/Seoul"
 ROWS: list[tuple[object, ...]] = [

@@ -13,8 +13,8 @@ from loader.dates import Window
 from loader.extract import read_manifest
 from loader.lake import LocalLake
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
-from tests.harness import read_extract
-from tests.servers import MariaDB
+from tests.support.harness import read_extract
+from tests.support.servers import MariaDB
 
 D = dt.date(2021, 9, 16)
 ROWS = [

@@ -18,9 +18,9 @@ from loader.errors import SourceError
 from loader.extract import PART_ROWS, ROW_GROUP_ROWS, write_parts
 from loader.source import EXTRACT_SCHEMA
 from loader.warehouse import raw_ddl
-from tests.conftest import make_factory
-from tests.harness import Stack
-from tests.oracle import expected_marts
+from tests.support.harness import Stack
+from tests.support.oracle import expected_marts
+from tests.support.stacks import make_factory
 
 START = dt.date(2021, 6, 1)
 

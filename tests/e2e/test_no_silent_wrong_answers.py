@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from loader.dates import parse_lookback
-from loader.errors import ConfigError, SourceError
-from tests.harness import (
+from loader.errors import SourceError
+from tests.support.harness import (
     ROOT,
     MySQLSource,
     Stack,
@@ -31,7 +30,7 @@ from tests.harness import (
     one_error_line,
     sqlite_source,
 )
-from tests.servers import MariaDB
+from tests.support.servers import MariaDB
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"
@@ -100,14 +99,6 @@ def test_a_day_that_has_not_ended_is_refused_unless_allowed(
     assert not Path(duckdb_stack.lake).exists()
     cli(duckdb_stack, source, "run", "--date", str(today), "--allow-open-day")
     assert duckdb_stack.query("select count(*) from raw.nps_loads") == [(1,)]
-
-
-def test_lookback_needs_a_unit() -> None:
-    with pytest.raises(ConfigError, match=r"did you mean 90m or 90s\?"):
-        parse_lookback("90")
-    assert parse_lookback("90m") == dt.timedelta(minutes=90)
-    assert parse_lookback("2d") == dt.timedelta(days=2)
-    assert parse_lookback("0") == dt.timedelta(0)
 
 
 def test_malformed_source_urls_are_refused(duckdb_stack: Stack, tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from loader.dates import parse_lookback
 from loader.demo import Event, generate_events, state_as_of
-from tests.conftest import StackFactory, make_factory
-from tests.harness import SqliteSource, Stack, cli, dbt_cli
-from tests.oracle import expected_marts
+from tests.support.harness import SqliteSource, Stack, cli, dbt_cli
+from tests.support.oracle import expected_marts
+from tests.support.stacks import StackFactory, make_factory
 
 START = dt.date(2021, 6, 1)
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_factory
-from tests.faults import Faults, faulty_s3
-from tests.harness import (
+from tests.support.faults import Faults, faulty_s3
+from tests.support.harness import (
     ROOT,
     MySQLSource,
     SqliteSource,
@@ -29,7 +28,8 @@ from tests.harness import (
     one_error_line,
     sqlite_source,
 )
-from tests.servers import IN_CI, IS_ROOT, MariaDB
+from tests.support.servers import IN_CI, IS_ROOT, MariaDB
+from tests.support.stacks import make_factory
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"

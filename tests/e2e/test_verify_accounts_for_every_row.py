@@ -12,12 +12,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
-from loader import verify
 from loader.source import RowFilter, SourceSpec, _select_sql
-from tests.harness import (
+from tests.support.harness import (
     MySQLSource,
     Stack,
     TestSource,
@@ -26,7 +24,7 @@ from tests.harness import (
     mysql_table,
     sqlite_source,
 )
-from tests.servers import MariaDB
+from tests.support.servers import MariaDB
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"
@@ -115,48 +113,6 @@ def test_a_failed_verify_names_the_days_and_its_advice_repairs_them(
     dbt_cli(duckdb_stack, "run", "--full-refresh")
     fixed = cli(duckdb_stack, source, "verify", "--start", str(D), "--end", str(d2))
     assert "2 days match the source" in fixed.stdout
-
-
-def test_verify_counts_the_source_as_it_streams(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Memory stays flat in the range's size: batches are counted and dropped as they come."""
-    path = tmp_path / "big.db"
-    rows = 400_000
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "create table nps (id integer primary key, created_at text, modified text, "
-        "deleted integer, score integer)"
-    )
-    conn.executemany(
-        "insert into nps values (?, ?, ?, 0, ?)",
-        (
-            (
-                i,
-                f"2021-09-16 {i % 24:02d}:00:00.000000",
-                f"2021-09-16 {i % 24:02d}:30:00.000000",
-                i % 11,
-            )
-            for i in range(rows)
-        ),
-    )
-    conn.commit()
-    conn.close()
-    peak = 0
-    real = verify.read_rows
-
-    def watched(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        nonlocal peak
-        for batch in real(*args, **kwargs):  # type: ignore[arg-type]
-            peak = max(peak, pa.total_allocated_bytes())
-            yield batch
-
-    monkeypatch.setattr(verify, "read_rows", watched)
-    before = pa.total_allocated_bytes()
-    result = verify.tally(SourceSpec(f"sqlite:///{path}"), D, D, "UTC", dt.datetime(2021, 9, 17))
-    assert sum(map(sum, result.counts.values())) == rows
-    whole_range = rows * (8 + 8 + 8 + 1 + 2)  # what holding every row at once would take
-    assert peak - before < whole_range * 0.4, (peak - before, whole_range)
 
 
 def test_the_created_at_index_serves_verify(mariadb: MariaDB) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 from loader.demo import Event, write_sqlite
 from loader.pipeline import Settings
 from loader.source import SourceSpec
-from tests.oracle import Marts
-from tests.servers import MariaDB
+from tests.support.oracle import Marts
+from tests.support.servers import MariaDB
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.harness import ROOT, SqliteSource, Stack
-from tests.servers import unavailable
+from tests.support.harness import ROOT, SqliteSource, Stack
+from tests.support.servers import unavailable
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = ROOT / "docs" / "images" / "dbt-docs-nps-summary-monthly.png"

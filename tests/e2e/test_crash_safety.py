@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.conftest import make_factory
-from tests.harness import ROOT, Stack, TestSource, spawn
-from tests.oracle import expected_marts
+from tests.support.harness import ROOT, Stack, TestSource, spawn
+from tests.support.oracle import expected_marts
+from tests.support.stacks import make_factory
 
 DAY = dt.date(2021, 6, 1)
 TRIALS = int(os.environ.get("NPS_CRASH_TRIALS", "20"))

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.conftest import make_factory
-from tests.harness import MySQLSource, Stack, cli, mysql_table
-from tests.servers import MariaDB, free_port, s3_server
+from tests.support.harness import MySQLSource, Stack, cli, mysql_table
+from tests.support.servers import MariaDB, free_port, s3_server
+from tests.support.stacks import make_factory
 
 DAY = dt.date(2021, 6, 2)
 SENTINEL = "Wrong-Sentinel-9313"
@@ -186,7 +186,7 @@ def test_a_wrong_password_is_refused_and_never_echoed(
 def test_lake_and_date_failures(loaded: tuple[Stack, MySQLSource]) -> None:
     import boto3
 
-    from tests.harness import environ
+    from tests.support.harness import environ
 
     stack, source = loaded
     _expect_refusal(stack, source, ["run", "--date", "2021-06-31"], 2, "--date is not a real date")

@@ -18,10 +18,10 @@ from loader.errors import ConfigError
 from loader.extract import read_manifest
 from loader.lake import LocalLake
 from loader.verify import verify_days
-from tests.conftest import make_factory
-from tests.harness import MySQLSource, SqliteSource, Stack, environ
-from tests.oracle import expected_marts
-from tests.servers import MariaDB
+from tests.support.harness import MySQLSource, SqliteSource, Stack, environ
+from tests.support.oracle import expected_marts
+from tests.support.servers import MariaDB
+from tests.support.stacks import make_factory
 
 SEOUL = "Asia/Seoul"
 NEW_YORK = "America/New_York"

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import MySQLSource, Stack, cli, mysql_table, one_error_line, sqlite_source
-from tests.servers import MariaDB
+from tests.support.harness import (
+    MySQLSource,
+    Stack,
+    cli,
+    mysql_table,
+    one_error_line,
+    sqlite_source,
+)
+from tests.support.servers import MariaDB
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00"

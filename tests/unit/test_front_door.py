@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import ROOT
+from tests.support.harness import ROOT
 
 
 def test_the_venv_holds_exactly_the_pinned_packages() -> None:

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loader.demo import Event, state_as_of
-from tests.conftest import StackFactory
-from tests.harness import Stack, TestSource
-from tests.oracle import expected_marts
+from tests.support.harness import Stack, TestSource
+from tests.support.oracle import expected_marts
+from tests.support.stacks import StackFactory
 
 DAY0 = dt.date(2021, 9, 14)
 #: the first generated day per zone: New York's history spans its fall-back day, 2021-11-07

@@ -15,7 +15,7 @@ from loader.errors import ConfigError, LakeError, SourceError, redact, register_
 from loader.extract import manifest_key, read_manifest
 from loader.lake import LocalLake
 from loader.source import EXTRACT_SCHEMA, SourceSpec
-from tests.harness import SqliteSource, Stack, cli
+from tests.support.harness import SqliteSource, Stack, cli
 
 D = dt.date(2021, 9, 16)
 
@@ -36,6 +36,14 @@ def test_malformed_dates_name_the_flag(bad: str) -> None:
 def test_end_before_start_is_refused() -> None:
     with pytest.raises(ConfigError, match="before --start"):
         list(day_range(dt.date(2021, 9, 2), dt.date(2021, 9, 1)))
+
+
+def test_lookback_needs_a_unit() -> None:
+    with pytest.raises(ConfigError, match=r"did you mean 90m or 90s\?"):
+        parse_lookback("90")
+    assert parse_lookback("90m") == dt.timedelta(minutes=90)
+    assert parse_lookback("2d") == dt.timedelta(days=2)
+    assert parse_lookback("0") == dt.timedelta(0)
 
 
 @pytest.mark.parametrize("bad", ["1x", "-1h", "h", "1.5h"])
@@ -145,7 +153,7 @@ def test_source_without_soft_delete_flag_or_modified_column(
     duckdb_stack: Stack, tmp_path: Path
 ) -> None:
     from loader import pipeline
-    from tests.harness import environ
+    from tests.support.harness import environ
 
     source = _source(
         tmp_path,
@@ -177,7 +185,7 @@ def test_a_tampered_extract_is_refused_and_the_warehouse_is_untouched(
     duckdb_stack: Stack, tmp_path: Path
 ) -> None:
     from loader import pipeline
-    from tests.harness import environ
+    from tests.support.harness import environ
 
     source, lake, before = _loaded(duckdb_stack, tmp_path)
     manifest = read_manifest(lake, D)
@@ -195,7 +203,7 @@ def test_a_tampered_extract_is_refused_and_the_warehouse_is_untouched(
 
 def test_a_missing_manifest_says_to_extract_first(duckdb_stack: Stack, tmp_path: Path) -> None:
     from loader import pipeline
-    from tests.harness import environ
+    from tests.support.harness import environ
 
     source = _source(tmp_path, [ROW])
     with (

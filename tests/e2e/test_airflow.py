@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.conftest import new_duckdb_stack
-from tests.harness import ROOT, MySQLSource, SqliteSource, Stack
-from tests.oracle import expected_marts
-from tests.servers import MariaDB, unavailable
+from tests.support.harness import ROOT, MySQLSource, SqliteSource, Stack
+from tests.support.oracle import expected_marts
+from tests.support.servers import MariaDB, unavailable
+from tests.support.stacks import new_duckdb_stack
 
 AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"
 DAG_FILE = ROOT / "orchestration" / "airflow" / "dags" / "nps_pipeline.py"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.conftest import make_factory
-from tests.harness import cli, dbt_cli, environ
-from tests.servers import MYSQL_PASSWORD, PG_PASSWORD
+from tests.support.harness import cli, dbt_cli, environ
+from tests.support.servers import MYSQL_PASSWORD, PG_PASSWORD
+from tests.support.stacks import make_factory
 
 START = dt.date(2021, 6, 1)
 END = dt.date(2021, 6, 5)

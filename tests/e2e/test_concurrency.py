@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.conftest import make_factory
-from tests.test_crash_safety import spawn
+from tests.support.harness import spawn
+from tests.support.stacks import make_factory
 
 DAY = dt.date(2021, 6, 1)
 
@@ -137,7 +137,7 @@ def test_a_load_that_waited_for_the_lock_loads_the_extract_the_lake_names(
     import psycopg2
 
     from loader.warehouse.postgres import LOAD_LOCK_KEY
-    from tests.harness import cli
+    from tests.support.harness import cli
 
     stack, source = make_factory("postgres-sqlite-local", request)(tmp_path)
     source.write(state_as_of(generate_events(5, DAY, 1, 200), None).values())
@@ -189,7 +189,7 @@ def test_two_dbt_runs_at_once_never_race_and_a_crashed_runs_lock_expires(
     import subprocess
     import sys
 
-    from tests.harness import cli, dbt_cli, dbt_process
+    from tests.support.harness import cli, dbt_cli, dbt_process
 
     stack, source = make_factory("postgres-sqlite-local", request)(tmp_path)
     source.write(state_as_of(generate_events(8, DAY, 3, 300), None).values())

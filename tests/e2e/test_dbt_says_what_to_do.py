@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Stack, cli, dbt_process, sqlite_source
+from tests.support.harness import Stack, cli, dbt_process, sqlite_source
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"

@@ -21,10 +21,10 @@ import pytest
 from loader.demo import generate_events, state_as_of
 from loader.warehouse import raw_ddl
 from loader.warehouse.redshift import RAW_TABLE_SUFFIX, load_statements
-from tests.conftest import make_factory
-from tests.harness import environ
-from tests.servers import Postgres, unavailable
-from tests.test_redshift_sql import LOADED_AT, ROLE, URI, manifest
+from tests.support.harness import environ
+from tests.support.samples import LOADED_AT, ROLE, URI, manifest
+from tests.support.servers import Postgres, unavailable
+from tests.support.stacks import make_factory
 
 START = dt.date(2021, 6, 1)
 

@@ -1,0 +1,69 @@
+"""The rule that loaded windows leave no instant unread, on its own (loader/coverage.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from loader.coverage import LoadedWindow, LoadLog, check, check_zone, widen
+from loader.dates import Window
+from loader.errors import ConfigError
+
+D = dt.date(2021, 7, 1)
+H = dt.timedelta(hours=1)
+
+
+def _seoul_before() -> LoadLog:
+    """2021-06-30 loaded in Asia/Seoul: [06-29 14:00, 06-30 15:00) UTC."""
+    return LoadLog(
+        {
+            D - dt.timedelta(days=1): LoadedWindow(
+                D - dt.timedelta(days=1), dt.datetime(2021, 6, 29, 14), dt.datetime(2021, 6, 30, 15)
+            )
+        },
+        "Asia/Seoul",
+    )
+
+
+def test_a_window_widens_to_meet_the_day_before_and_says_so() -> None:
+    window, notes = widen(Window.for_day(D, H), _seoul_before())
+    assert window.start == dt.datetime(2021, 6, 30, 15) and window.end == dt.datetime(2021, 7, 2)
+    assert notes == ["starts at 2021-06-30 15:00 UTC to meet the loaded window of 2021-06-30"]
+    check(window.start, window.end, D, _seoul_before())  # no gap left
+
+
+def test_a_gap_is_refused_naming_it() -> None:
+    window = Window.for_day(D, H)
+    with pytest.raises(ConfigError, match=r"leave \[2021-06-30 15:00 UTC, 2021-06-30 23:00 UTC\)"):
+        check(window.start, window.end, D, _seoul_before())
+
+
+def test_a_re_extract_covers_the_window_it_replaces_and_a_narrower_one_is_refused() -> None:
+    old = LoadedWindow(D, dt.datetime(2021, 6, 30, 14), dt.datetime(2021, 7, 1, 15))
+    log = LoadLog({D: old}, "UTC")
+    window, notes = widen(Window.for_day(D, H), log)
+    assert (window.start, window.end) == (dt.datetime(2021, 6, 30, 14), dt.datetime(2021, 7, 2))
+    assert notes and "the window it replaces" in notes[0]
+    with pytest.raises(ConfigError, match="that its loaded extract read"):
+        check(dt.datetime(2021, 6, 30, 23), dt.datetime(2021, 7, 2), D, log)
+
+
+def test_days_never_loaded_are_no_gap_and_overlaps_are_fine() -> None:
+    window = Window.for_day(D, H)
+    assert widen(window, LoadLog({}, None)) == (window, [])
+    after = LoadedWindow(
+        D + dt.timedelta(days=1), dt.datetime(2021, 7, 1, 23), dt.datetime(2021, 7, 3)
+    )
+    assert widen(window, LoadLog({after.run_date: after}, "UTC"))[1] == []
+
+
+def test_another_zone_is_refused_unless_asked() -> None:
+    log = LoadLog({}, "UTC")
+    with pytest.raises(
+        ConfigError, match="loaded with reporting_timezone 'UTC' and this run asks for 'Asia/Seoul'"
+    ):
+        check_zone("Asia/Seoul", False, log)
+    check_zone("Asia/Seoul", True, log)
+    check_zone("UTC", False, log)
+    check_zone(None, False, log)  # a manifest of an older loader: its zone is unknown

@@ -1,0 +1,57 @@
+"""verify's count of the source: streamed batch by batch, so memory is flat in the range."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from loader import verify
+from loader.source import SourceSpec
+
+D = dt.date(2021, 9, 16)
+
+
+def test_verify_counts_the_source_as_it_streams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat in the range's size: batches are counted and dropped as they come."""
+    path = tmp_path / "big.db"
+    rows = 400_000
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "create table nps (id integer primary key, created_at text, modified text, "
+        "deleted integer, score integer)"
+    )
+    conn.executemany(
+        "insert into nps values (?, ?, ?, 0, ?)",
+        (
+            (
+                i,
+                f"2021-09-16 {i % 24:02d}:00:00.000000",
+                f"2021-09-16 {i % 24:02d}:30:00.000000",
+                i % 11,
+            )
+            for i in range(rows)
+        ),
+    )
+    conn.commit()
+    conn.close()
+    peak = 0
+    real = verify.read_rows
+
+    def watched(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        nonlocal peak
+        for batch in real(*args, **kwargs):  # type: ignore[arg-type]
+            peak = max(peak, pa.total_allocated_bytes())
+            yield batch
+
+    monkeypatch.setattr(verify, "read_rows", watched)
+    before = pa.total_allocated_bytes()
+    result = verify.tally(SourceSpec(f"sqlite:///{path}"), D, D, "UTC", dt.datetime(2021, 9, 17))
+    assert sum(map(sum, result.counts.values())) == rows
+    whole_range = rows * (8 + 8 + 8 + 1 + 2)  # what holding every row at once would take
+    assert peak - before < whole_range * 0.4, (peak - before, whole_range)
