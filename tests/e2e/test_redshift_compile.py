@@ -7,7 +7,7 @@ the daily-counts plan recount?), and no Redshift answers here: redshift_connecto
 replaced by a thin DB-API shim onto the test PostgreSQL, which holds a real warehouse built by
 the same project. Then every compiled statement, and every statement of the loader's Redshift
 load, must parse under sqlglot's Redshift grammar. What this cannot check is listed in the
-README ("Redshift: what is checked without a cluster").
+docs/operations.md ("Redshift: what is checked without a cluster").
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def _counts(scores: list[int]) -> Counts:
 
 def to_utc(wall_clock: dt.datetime, zone: str) -> dt.datetime:
     """A naive wall-clock time of ``zone`` as a naive UTC instant; an ambiguous one (the
-    repeated hour) as its first occurrence, as the README promises."""
+    repeated hour) as its first occurrence, as docs/design.md promises."""
     if zone == "UTC":
         return wall_clock
     aware = wall_clock.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0)

@@ -14,7 +14,7 @@ credentials stay in the dbt ``profiles.yml`` that the loader and dbt share.
 Schedule (read when the scheduler parses this file, from the worker environment):
 ``NPS_REPORTING_TIMEZONE`` (default UTC) is the zone whose midnights end each run's day;
 ``NPS_DAG_START_DATE`` (default 2021-06-01), ``NPS_DAG_CATCHUP`` (default false: unpausing
-runs only the latest day; backfill history with ``nps-loader backfill``, see the README) and
+runs only the latest day; backfill history with ``nps-loader backfill``, see docs/operations.md) and
 ``NPS_DAG_RETRIES`` (default 2, five minutes apart).
 
 Each run covers the data interval [D, D+1) of the reporting zone and starts after it has ended;
