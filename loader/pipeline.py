@@ -9,62 +9,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loader.coverage import LoadLog, check_zone, widen
-from loader.dates import UTC, Window
-from loader.errors import ConfigError, LoaderError
+from loader.errors import LoaderError
 from loader.extract import extract_day, read_manifest
-from loader.lake import Lake, open_lake
+from loader.lake import Lake
 from loader.manifest import Manifest, manifest_key
-from loader.profile import Target, load_target
-from loader.source import SourceSpec
-from loader.warehouse import LoadResult, Warehouse, check_reachable, open_warehouse
+from loader.settings import Settings
+from loader.warehouse import LoadResult, Warehouse, check_reachable
 
 log = logging.getLogger("loader")
 
 
-@dataclass(frozen=True)
-class Settings:
-    source: SourceSpec | None
-    lake_url: str
-    profiles_dir: str | None
-    target: str | None
-    raw_schema: str
-    lookback: dt.timedelta
-    #: IANA zone whose midnights start and end a run date (the dbt var reporting_timezone)
-    reporting_timezone: str = UTC
-    #: extract a day that has not ended yet (normally refused: it would load a partial day)
-    allow_open_day: bool = False
-    #: this run switches the warehouse to ``reporting_timezone`` (docs/operations.md)
-    change_reporting_timezone: bool = False
-
-    def require_source(self) -> SourceSpec:
-        if self.source is None:
-            raise ConfigError("no source: pass --source or set NPS_SOURCE_URL")
-        return self.source
-
-    def lake(self) -> Lake:
-        return open_lake(self.lake_url)
-
-    def warehouse_target(self) -> Target:
-        return load_target(self.profiles_dir, self.target)
-
-    def warehouse(self) -> Warehouse:
-        return open_warehouse(self.warehouse_target(), self.raw_schema)
-
-    def check_warehouse(self) -> None:
-        """Fail early if the warehouse cannot be reached, without holding it (DuckDB's file
-        lock is taken only by the load, never during an extract)."""
-        check_reachable(self.warehouse_target(), self.raw_schema)
-
-    def window(self, run_date: dt.date) -> Window:
-        window = Window.for_day(run_date, self.lookback, self.reporting_timezone)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        if not self.allow_open_day and not window.is_closed(now):
-            raise ConfigError(
-                f"{run_date} has not ended yet in {self.reporting_timezone} (it ends at "
-                f"{window.end:%Y-%m-%d %H:%M} UTC): extracting it now would load a partial day; "
-                "run it after it ends, or pass --allow-open-day"
-            )
-        return window
+def preflight(settings: Settings, last_day: dt.date) -> None:
+    """Everything knowable before an extract, checked before anything is read or written: a
+    source is given, the (last) day has ended, the warehouse is reachable and, for Redshift,
+    the COPY role is set and the lake is on S3."""
+    settings.require_source()
+    settings.window(last_day)
+    check_reachable(settings.warehouse_target(), settings.raw_schema, settings.lake_url)
 
 
 def extract(settings: Settings, run_date: dt.date, loaded: LoadLog | None = None) -> Manifest:

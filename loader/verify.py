@@ -28,7 +28,7 @@ import pyarrow.compute
 from loader.dates import UTC, local_midnight_utc
 from loader.errors import ConfigError, WarehouseError
 from loader.identifiers import validate_warehouse_identifier
-from loader.pipeline import Settings
+from loader.settings import Settings
 from loader.source import RowFilter, SourceSpec, read_rows
 
 pc: Any = pyarrow.compute  # the compute stubs do not type scalar comparisons well

@@ -114,9 +114,14 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def check_reachable(target: Target, raw_schema: str) -> None:
-    """Raise the error opening the warehouse would raise, without keeping it open or locked."""
+def check_reachable(target: Target, raw_schema: str, lake_url: str | None = None) -> None:
+    """Raise the error opening the warehouse (or, given the lake, loading into it) would raise,
+    without keeping it open or locked."""
     validate_warehouse_identifier(raw_schema, "--raw-schema")
+    if target.type == "redshift" and lake_url is not None:
+        from loader.warehouse.redshift import check_settings
+
+        check_settings(target, lake_url)
     if target.type == "duckdb":
         from loader.warehouse.duckdb import check_path
 

@@ -130,17 +130,29 @@ def load_statements(
     ]
 
 
+def iam_role(target: Target) -> str:
+    role = os.environ.get("NPS_REDSHIFT_IAM_ROLE") or str(target.settings.get("iam_role", ""))
+    if not role:
+        raise ConfigError(
+            "loading into Redshift needs NPS_REDSHIFT_IAM_ROLE (a role Redshift can assume to read the lake)"
+        )
+    return role
+
+
+def check_settings(target: Target, lake_url: str) -> None:
+    """What a Redshift load needs that is known before anything is extracted."""
+    iam_role(target)
+    if not lake_url.startswith("s3://"):
+        raise ConfigError(_NEEDS_S3)
+
+
+_NEEDS_S3 = "Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix"
+
+
 class RedshiftWarehouse:
     def __init__(self, target: Target, raw_schema: str) -> None:
-
         self.raw_schema = raw_schema
-        self.iam_role = os.environ.get("NPS_REDSHIFT_IAM_ROLE") or str(
-            target.settings.get("iam_role", "")
-        )
-        if not self.iam_role:
-            raise ConfigError(
-                "loading into Redshift needs NPS_REDSHIFT_IAM_ROLE (a role Redshift can assume to read the lake)"
-            )
+        self.iam_role = iam_role(target)
         self.conn: Any = connect(target)
         ddl = raw_ddl(raw_schema, RAW_TABLE_SUFFIX)
         with self.conn, self.conn.cursor() as cur:
@@ -156,10 +168,8 @@ class RedshiftWarehouse:
     def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
         import psycopg2
 
-        if not lake.uri("x").startswith("s3://"):
-            raise ConfigError(
-                "Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix"
-            )
+        if not lake.url.startswith("s3://"):
+            raise ConfigError(_NEEDS_S3)
         replaced = 0
         try:
             with self.conn, self.conn.cursor() as cur:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from loader.demo import Event, write_sqlite
-from loader.pipeline import Settings
+from loader.settings import Settings
 from loader.source import SourceSpec
 from tests.support.oracle import Marts
 from tests.support.servers import MariaDB
