@@ -108,9 +108,12 @@ class LocalLake:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise LakeError(f"{self._path(key)} is missing from the lake") from None
+        except OSError as exc:
+            raise LakeError(f"cannot read {self._path(key)}: {exc.strerror or exc}") from None
 
     def exists(self, key: str) -> bool:
-        return self._path(key).exists()
+        """An object (a file) at ``key``; a folder there is none."""
+        return self._path(key).is_file()
 
     def uri(self, key: str) -> str:
         return str(self._path(key).resolve())
