@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from loader.coverage import LoadLog, check_zone, widen
 from loader.errors import LoaderError
@@ -59,11 +58,18 @@ def lake_log(lake: Lake, run_date: dt.date) -> LoadLog:
 
 
 def warehouse_log(settings: Settings, run_date: dt.date) -> LoadLog:
-    """The warehouse's load log around ``run_date`` (empty for a DuckDB file not made yet)."""
+    """The warehouse's load log around ``run_date``, read before an extract. A DuckDB file is
+    only peeked at (read-only, never waiting: an extract must not queue behind a dbt run); while
+    another process holds it, the lake's manifests stand in. The load checks again, under its
+    lock, against the warehouse itself."""
     target = settings.warehouse_target()
-    path = str(target.settings.get("path", ":memory:"))
-    if target.type == "duckdb" and (path == ":memory:" or not Path(path).exists()):
-        return LoadLog({}, None)
+    if target.type == "duckdb":
+        from loader.warehouse.duckdb import peek_load_log
+
+        peeked = peek_load_log(
+            str(target.settings.get("path", ":memory:")), settings.raw_schema, run_date
+        )
+        return peeked if peeked is not None else lake_log(settings.lake(), run_date)
     warehouse = settings.warehouse()
     try:
         return warehouse.load_log(run_date)

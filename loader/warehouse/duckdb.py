@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from loader.coverage import LoadLog
+from loader.coverage import LoadLog, log_queries
 from loader.errors import LakeError, WarehouseError, first_line
 from loader.lake import Lake
 from loader.profile import Target
@@ -111,6 +111,36 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         self.con.close()
+
+
+def peek_load_log(path: str, raw_schema: str, run_date: dt.date) -> LoadLog | None:
+    """The load log read without the write lock (empty when the file or its tables do not exist
+    yet); None when another process holds the file."""
+    if path == ":memory:" or not Path(path).exists():
+        return LoadLog({}, None)
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            return None
+        raise WarehouseError(f"cannot open DuckDB file {path}: {first_line(exc)}") from None
+    try:
+        present = {
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = 'nps_loads'",
+                [raw_schema],
+            ).fetchall()
+        }
+        if not present:
+            return LoadLog({}, None)
+        if "reporting_timezone" not in present:  # made by an older loader: no zone recorded
+            windows_sql, _ = log_queries(raw_schema, run_date)
+            return LoadLog.from_rows(con.execute(windows_sql).fetchall(), None)
+        return read_log(lambda sql: list(con.execute(sql).fetchall()), raw_schema, run_date)
+    finally:
+        con.close()
 
 
 def check_path(path: str) -> None:
