@@ -27,7 +27,7 @@ import pyarrow.compute
 
 from loader.dates import UTC, local_midnight_utc
 from loader.errors import ConfigError, WarehouseError
-from loader.identifiers import validate_warehouse_identifier
+from loader.relations import Relations
 from loader.settings import Settings
 from loader.source import RowFilter, SourceSpec, read_rows
 
@@ -199,21 +199,18 @@ def _unaccounted_line(day: str, entry: Unaccounted) -> str:
 def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResult:
     """Compare every day of ``first..last``; one line per day that differs."""
     spec = settings.require_source()
-    schema = validate_warehouse_identifier(
-        settings.warehouse_target().schema, "the dbt target schema"
-    )
-    raw = settings.raw_schema
+    names = Relations(settings.warehouse_target().schema, settings.raw_schema)
     warehouse = settings.warehouse()
     try:
         (cutoff, last_loaded) = warehouse.query(
-            f"select max(window_end), max(run_date) from {raw}.nps_loads", ()
+            f"select max(window_end), max(run_date) from {names.loads}", ()
         )[0]
         if cutoff is None:
             raise WarehouseError("nothing has been loaded yet: run nps-loader first")
         zone = settings.reporting_timezone
         # One row is enough: every row of the current state carries the zone it was built in.
         for (built,) in warehouse.query(
-            f"select _reporting_timezone from {schema}.int_nps_responses_current limit 1", ()
+            f"select _reporting_timezone from {names.current_state} limit 1", ()
         ):
             if built != zone:
                 raise ConfigError(
@@ -224,14 +221,14 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
         mart: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for day, promoters, passives, detractors in warehouse.query(
             "select response_date, promoters, passives, detractors "
-            f"from {schema}.nps_summary_daily where response_date between %s and %s",
+            f"from {names.summary_daily} where response_date between %s and %s",
             (first, last),
         ):
             mart[str(day)[:10]] = [int(promoters), int(passives), int(detractors)]
         for offset in range(0, len(source.changed_ids), 1000):  # not yet loaded: leave them out
             chunk = source.changed_ids[offset : offset + 1000]
             for day, category in warehouse.query(
-                f"select response_date, category from {schema}.fct_nps_responses "
+                f"select response_date, category from {names.responses} "
                 f"where id in ({', '.join(['%s'] * len(chunk))})",
                 tuple(chunk),
             ):

@@ -37,3 +37,16 @@
 {% macro nps_local_month(column) -%}
     cast({{ dbt.date_trunc('month', nps_local_timestamp(column)) }} as date)
 {%- endmacro %}
+
+
+{% macro nps_reporting_timezone() %}
+    {#- The IANA zone whose calendar days response_date / response_month follow. -#}
+    {%- set zone = var('reporting_timezone', 'UTC') | string | trim -%}
+    {%- if zone | upper in ('UTC', 'ETC/UTC', 'Z', '') -%}
+        {{ return('UTC') }}
+    {%- endif -%}
+    {%- if zone not in modules.pytz.all_timezones -%}
+        {{ exceptions.raise_compiler_error("var reporting_timezone must be an IANA time zone such as UTC, Asia/Seoul or America/New_York, got '" ~ zone ~ "'") }}
+    {%- endif -%}
+    {{ return(zone) }}
+{% endmacro %}
