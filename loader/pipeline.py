@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from loader.coverage import LoadLog, check_zone, widen
 from loader.errors import LoaderError
-from loader.extract import extract_day, read_manifest
 from loader.lake import Lake
-from loader.manifest import Manifest, manifest_key
+from loader.lake.manifest import Manifest, manifest_key
+from loader.lake.reader import read_manifest
+from loader.lake.writer import extract_day
 from loader.settings import Settings
 from loader.warehouse import LoadResult, Warehouse, check_reachable
 

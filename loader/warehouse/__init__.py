@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from loader.errors import ConfigError
 from loader.identifiers import validate_warehouse_identifier
-from loader.manifest import Manifest
+from loader.lake.manifest import Manifest
 from loader.tables import ADDED_COLUMNS, NPS_LOADS, RAW_NPS, create_table, row
 
 if TYPE_CHECKING:
     from loader.lake import Lake
 from loader.coverage import LoadLog, check, check_zone, log_queries
-from loader.extract import Extract
+from loader.lake.reader import Extract
 from loader.profile import Target
 
 

@@ -11,9 +11,9 @@ import pyarrow as pa
 
 from loader.coverage import LoadLog
 from loader.errors import WarehouseError, first_line
-from loader.extract import Extract
 from loader.lake import Lake
-from loader.manifest import Manifest
+from loader.lake.manifest import Manifest
+from loader.lake.reader import Extract
 from loader.profile import Target
 from loader.tables import NPS_LOADS, RAW_NPS, SOURCE_COLUMNS, arrow_schema
 from loader.warehouse import (

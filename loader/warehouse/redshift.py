@@ -20,7 +20,7 @@ from typing import Any
 from loader.coverage import LoadLog
 from loader.errors import ConfigError, WarehouseError, first_line
 from loader.lake import Lake
-from loader.manifest import Manifest
+from loader.lake.manifest import Manifest
 from loader.profile import Target
 from loader.tables import (
     ADDED_COLUMNS,

@@ -15,7 +15,7 @@ import pytest
 
 from loader.demo import generate_events, state_as_of
 from loader.errors import SourceError
-from loader.extract import PART_ROWS, ROW_GROUP_ROWS, write_parts
+from loader.lake.writer import PART_ROWS, ROW_GROUP_ROWS, write_parts
 from loader.source import EXTRACT_SCHEMA
 from loader.warehouse import raw_ddl
 from tests.support.harness import Stack

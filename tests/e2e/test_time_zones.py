@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from loader.errors import ConfigError
-from loader.extract import read_manifest
 from loader.lake import LocalLake
+from loader.lake.reader import read_manifest
 from loader.verify import verify_days
 from tests.support.harness import MySQLSource, SqliteSource, Stack, environ
 from tests.support.oracle import expected_marts

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from loader.dates import Window
-from loader.extract import read_manifest
 from loader.lake import LocalLake
+from loader.lake.reader import read_manifest
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
 from tests.support.harness import read_extract
 from tests.support.servers import MariaDB
@@ -80,7 +80,7 @@ def test_auto_driver_extract_round_trips_through_the_lake(
 ) -> None:
     from pathlib import Path
 
-    from loader.extract import extract_day
+    from loader.lake.writer import extract_day
 
     lake = LocalLake(Path(str(tmp_path)))
     extract_day(source, lake, Window.for_day(D, dt.timedelta(hours=1)))

@@ -376,7 +376,7 @@ def read_extract(lake: Any, manifest: Any) -> Any:
     """A whole extract as one table, each part checked as a load checks it (small days only)."""
     import pyarrow as pa
 
-    from loader.extract import iter_extract
+    from loader.lake.reader import Extract
     from loader.tables import EXTRACT_SCHEMA
 
-    return pa.Table.from_batches(list(iter_extract(lake, manifest)), schema=EXTRACT_SCHEMA)
+    return pa.Table.from_batches(list(Extract(lake, manifest).batches()), schema=EXTRACT_SCHEMA)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from loader.manifest import Manifest, PartFile
+from loader.lake.manifest import Manifest, PartFile
 
 ROLE = "arn:aws:iam::123456789012:role/nps-redshift-copy"
 URI = "s3://nps-lake/prod/nps/run_date=2021-09-16/extract_id=20210917T003000000000Z-ab12cd34/copy.manifest"

@@ -12,8 +12,9 @@ import pytest
 
 from loader.dates import Window, day_range, parse_date, parse_lookback
 from loader.errors import ConfigError, LakeError, SourceError, redact, register_secret
-from loader.extract import manifest_key, read_manifest
 from loader.lake import LocalLake
+from loader.lake.manifest import manifest_key
+from loader.lake.reader import read_manifest
 from loader.source import EXTRACT_SCHEMA, SourceSpec
 from tests.support.harness import SqliteSource, Stack, cli
 

@@ -1,4 +1,4 @@
-"""Extract one day from the source into an immutable folder of the lake.
+"""The lake, written: one day extracted from the source into an immutable folder of the lake.
 
 Layout::
 
@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,8 +29,8 @@ import pyarrow.parquet as pq
 
 from loader.dates import Window
 from loader.errors import LakeError
-from loader.lake import Lake, discard
-from loader.manifest import Manifest, PartFile, day_prefix, manifest_key
+from loader.lake.manifest import Manifest, PartFile, day_prefix, manifest_key
+from loader.lake.storage import Lake, discard
 from loader.source import SourceSpec, read_window
 from loader.tables import EXTRACT_SCHEMA
 
@@ -177,120 +175,3 @@ def extract_day(
         discard(lake, folder_key, exc)
         raise
     return manifest
-
-
-def read_manifest(lake: Lake, run_date: dt.date) -> Manifest:
-    key = manifest_key(run_date)
-    if not lake.exists(key):
-        raise LakeError(
-            f"no extract of {run_date} in {lake.url} ({key} is missing); "
-            f"run `nps-loader extract --date {run_date}` first"
-        )
-    manifest = Manifest.from_json(lake.get_bytes(key), lake.uri(key))
-    if manifest.run_date != run_date:
-        raise LakeError(f"manifest {lake.uri(key)} is for {manifest.run_date}, not {run_date}")
-    return manifest
-
-
-def _verified_bytes(lake: Lake, part: PartFile) -> bytes:
-    """A part's bytes, refused unless their size and sha256 match the manifest."""
-    data = lake.get_bytes(part.key)
-    if len(data) != part.bytes or hashlib.sha256(data).hexdigest() != part.sha256:
-        raise LakeError(
-            f"{lake.uri(part.key)} does not match its manifest checksum (tampered or truncated); "
-            "refusing to load: re-run the extract"
-        )
-    return data
-
-
-def _checked_part(lake: Lake, part: PartFile) -> tuple[bytes, pq.ParquetFile]:
-    """A part's verified bytes, refused unless they are Parquet of the extract schema with the
-    manifest's row count."""
-    data = _verified_bytes(lake, part)
-    where = lake.uri(part.key)
-    try:
-        parquet = pq.ParquetFile(io.BytesIO(data))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise LakeError(f"{where} is not a readable Parquet file: {exc}") from None
-    if not parquet.schema_arrow.equals(EXTRACT_SCHEMA):
-        raise LakeError(f"{where} has schema {parquet.schema_arrow}, expected {EXTRACT_SCHEMA}")
-    if parquet.metadata.num_rows != part.rows:
-        raise LakeError(
-            f"{where} has {parquet.metadata.num_rows} rows, its manifest says {part.rows}"
-        )
-    return data, parquet
-
-
-def iter_extract(
-    lake: Lake, manifest: Manifest, batch_rows: int = 100_000
-) -> Iterator[pa.RecordBatch]:
-    """Stream an extract's rows, one part in memory at a time.
-
-    Each part is checked before any of its rows is yielded: size and sha256 against the manifest
-    (on the very bytes that are then parsed), schema, row count, no null id. Loads consume this
-    inside their transaction, so a bad part rolls the whole day back.
-    """
-    for part in manifest.files:
-        data, parquet = _checked_part(lake, part)
-        for batch in parquet.iter_batches(batch_size=batch_rows):
-            if batch.column(0).null_count:
-                raise LakeError(f"{lake.uri(part.key)} has a null id; refusing to load")
-            yield batch
-        del data, parquet
-
-
-def checked_part_files(lake: Lake, manifest: Manifest, folder: Path) -> Iterator[Path]:
-    """The extract's parts as private local files, one at a time, each written from the very
-    bytes that passed the checks of :func:`_checked_part` (for a warehouse that reads Parquet
-    itself: DuckDB's reader keeps a large load's memory flat). A file is removed once the next
-    one is asked for."""
-    for part in manifest.files:
-        data, _ = _checked_part(lake, part)
-        path = folder / f"verified-{Path(part.key).name}"
-        try:
-            path.write_bytes(data)
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            raise LakeError(
-                f"cannot write the checked copy of {lake.uri(part.key)} to {path}: "
-                f"{exc.strerror or exc} (the load's temporary folder: free space there or set "
-                "TMPDIR)"
-            ) from None
-        del data
-        try:
-            yield path
-        finally:
-            path.unlink(missing_ok=True)
-
-
-def verify_parts(lake: Lake, manifest: Manifest) -> None:
-    """Check every part's size and sha256 against the manifest without parsing it (for a
-    warehouse that reads the parts itself, such as Redshift's COPY)."""
-    for part in manifest.files:
-        _verified_bytes(lake, part)
-
-
-@dataclass(frozen=True)
-class Extract:
-    """One day's extract as a load reads it: its manifest, its verified rows, its lake."""
-
-    lake: Lake
-    manifest: Manifest
-
-    @classmethod
-    def latest(cls, lake: Lake, run_date: dt.date) -> Extract:
-        return cls(lake, read_manifest(lake, run_date))
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """The rows, part by part, each part checked before any of its rows is yielded."""
-        return iter_extract(self.lake, self.manifest)
-
-    def part_files(self, folder: Path) -> Iterator[Path]:
-        """The parts as checked local Parquet files in ``folder``, one at a time."""
-        return checked_part_files(self.lake, self.manifest, folder)
-
-    def verify(self) -> None:
-        verify_parts(self.lake, self.manifest)
-
-    def uri(self, key: str) -> str:
-        return self.lake.uri(key)
