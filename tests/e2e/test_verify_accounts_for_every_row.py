@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from loader.source import RowFilter, SourceSpec, _select_sql
+from loader.source import RowFilter, SourceSpec
+from loader.source.sql import select_sql
 from tests.support.harness import (
     MySQLSource,
     Stack,
@@ -128,7 +129,7 @@ def test_the_created_at_index_serves_verify(mariadb: MariaDB) -> None:
         ],
     )
     spec = SourceSpec(MySQLSource(mariadb, "nps_indexed").url, table="nps_indexed")
-    sql = _select_sql(
+    sql = select_sql(
         spec, RowFilter("created_at", dt.datetime(2021, 9, 16), dt.datetime(2021, 9, 17)), "`", "%s"
     )
     conn = mariadb.admin()
