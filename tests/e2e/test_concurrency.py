@@ -134,8 +134,6 @@ def test_a_load_that_waited_for_the_lock_loads_the_extract_the_lake_names(
     import json
     import time
 
-    import psycopg2
-
     from loader.warehouse.postgres import LOAD_LOCK_KEY
     from tests.support.harness import cli
 
@@ -143,17 +141,9 @@ def test_a_load_that_waited_for_the_lock_loads_the_extract_the_lake_names(
     source.write(state_as_of(generate_events(5, DAY, 1, 200), None).values())
     cli(stack, source, "run", "--date", str(DAY))  # the raw tables exist
     cli(stack, source, "extract", "--date", str(DAY))  # an extract not loaded yet
-    env = stack.env
-    holder = psycopg2.connect(
-        host=env["NPS_PG_HOST"],
-        port=int(env["NPS_PG_PORT"]),
-        user=env["NPS_PG_USER"],
-        password=env["NPS_PG_PASSWORD"],
-        dbname=env["NPS_PG_DATABASE"],
-    )
-    holder.autocommit = True
     manifest = Path(stack.lake) / "nps" / f"run_date={DAY}" / "_manifest.json"
-    try:
+    with stack.connect() as holder:
+        holder.autocommit = True
         with holder.cursor() as cur:
             cur.execute("select pg_advisory_lock(%s)", (LOAD_LOCK_KEY,))
             first = spawn(stack, source, "load", "--date", str(DAY))
@@ -171,8 +161,6 @@ def test_a_load_that_waited_for_the_lock_loads_the_extract_the_lake_names(
             released = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             cur.execute("select pg_advisory_unlock(%s)", (LOAD_LOCK_KEY,))
         assert first.wait(60) == 0, first.stderr.read() if first.stderr else ""
-    finally:
-        holder.close()
     loaded = stack.query(
         f"select distinct _extract_id, _loaded_at from {stack.raw_schema}.nps "
         f"where _run_date = '{DAY}'"

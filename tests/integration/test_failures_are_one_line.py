@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -36,21 +35,13 @@ TS = "2021-09-16 10:00:00.000000"
 
 
 def _big_source(path: Path, rows: int) -> SqliteSource:
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "create table nps (id integer primary key, created_at text, modified text, "
-        "deleted integer, score integer)"
-    )
-    conn.executemany(
-        "insert into nps values (?, ?, ?, 0, ?)",
+    return sqlite_source(
+        path,
         (
-            (i, f"2021-09-16 {i % 24:02d}:{i % 60:02d}:00.{i % 999999:06d}", TS, i % 11)
+            (i, f"2021-09-16 {i % 24:02d}:{i % 60:02d}:00.{i % 999999:06d}", TS, 0, i % 11)
             for i in range(rows)
         ),
     )
-    conn.commit()
-    conn.close()
-    return SqliteSource(path)
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
 import shutil
 import sqlite3
@@ -347,18 +348,27 @@ def mysql_table(server: MariaDB, name: str, ddl: str, rows: list[tuple[Any, ...]
 
 
 def sqlite_source(
-    path: Path, rows: list[tuple[object, ...]], ddl: str | None = None
+    path: Path, rows: Iterable[tuple[object, ...]], ddl: str | None = None
 ) -> SqliteSource:
+    """A SQLite table ``nps`` holding ``rows`` (any iterable: a generator for large tables)."""
     conn = sqlite3.connect(path)
     conn.execute(
         ddl
         or "create table nps (id integer primary key, created_at text, modified text, "
         "deleted integer, score integer)"
     )
-    conn.executemany(f"insert into nps values ({', '.join('?' * len(rows[0]))})", rows)
+    first, rest = _peek(iter(rows))
+    marks = ", ".join("?" * len(first))
+    conn.executemany(f"insert into nps values ({marks})", itertools.chain([first], rest))
     conn.commit()
     conn.close()
     return SqliteSource(path)
+
+
+def _peek(
+    rows: Iterator[tuple[object, ...]],
+) -> tuple[tuple[object, ...], Iterator[tuple[object, ...]]]:
+    return next(rows), rows
 
 
 def one_error_line(result: subprocess.CompletedProcess[str], code: int, message: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +10,7 @@ import pytest
 
 from loader import verify
 from loader.source import SourceSpec
+from tests.support.harness import sqlite_source
 
 D = dt.date(2021, 9, 16)
 
@@ -21,25 +21,19 @@ def test_verify_counts_the_source_as_it_streams(
     """Memory stays flat in the range's size: batches are counted and dropped as they come."""
     path = tmp_path / "big.db"
     rows = 400_000
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "create table nps (id integer primary key, created_at text, modified text, "
-        "deleted integer, score integer)"
-    )
-    conn.executemany(
-        "insert into nps values (?, ?, ?, 0, ?)",
+    sqlite_source(
+        path,
         (
             (
                 i,
                 f"2021-09-16 {i % 24:02d}:00:00.000000",
                 f"2021-09-16 {i % 24:02d}:30:00.000000",
+                0,
                 i % 11,
             )
             for i in range(rows)
         ),
     )
-    conn.commit()
-    conn.close()
     peak = 0
     real = verify.read_rows
 
