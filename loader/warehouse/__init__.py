@@ -127,7 +127,7 @@ def check_reachable(target: Target, raw_schema: str, lake_url: str | None = None
 
         check_path(str(target.settings.get("path", ":memory:")))
     elif target.type in ("postgres", "redshift"):
-        from loader.warehouse.postgres import connect
+        from loader.warehouse.libpq import connect
 
         connect(target).close()
     else:

@@ -25,31 +25,10 @@ from loader.warehouse import (
     read_log,
     utc_now,
 )
+from loader.warehouse.libpq import connect, run_query
 
 #: Every load takes this transaction-scoped advisory lock, so concurrent loaders queue up.
 LOAD_LOCK_KEY = 0x6E7073  # "nps"
-
-
-def connect(target: Target) -> Any:
-    import psycopg2
-
-    s = target.settings
-    where = f"{s.get('user')}@{s.get('host')}:{s.get('port', 5432)}/{s.get('dbname') or s.get('database')}"
-    try:
-        return psycopg2.connect(
-            host=s.get("host"),
-            port=int(s.get("port", 5432)),
-            user=s.get("user"),
-            password=s.get("password"),
-            dbname=s.get("dbname") or s.get("database"),
-            sslmode=s.get("sslmode", "prefer"),
-            connect_timeout=int(s.get("connect_timeout", 10)),
-            application_name="nps-loader",
-        )
-    except psycopg2.OperationalError as exc:
-        raise WarehouseError(
-            f"cannot connect to the warehouse {where}: {first_line(exc)}"
-        ) from None
 
 
 def connect_adbc(target: Target) -> Any:
@@ -144,17 +123,6 @@ def ensure_raw(conn: Any, statements: list[str]) -> None:
         cur.execute("select pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
         for statement in statements:
             cur.execute(statement)
-
-
-def run_query(conn: Any, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-    import psycopg2
-
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql, tuple(params))
-            return list(cur.fetchall())
-    except psycopg2.Error as exc:
-        raise WarehouseError(f"{first_line(exc)} (run dbt on this warehouse first)") from None
 
 
 class PostgresWarehouse:

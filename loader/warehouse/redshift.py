@@ -38,7 +38,7 @@ from loader.warehouse import (
     read_log,
     utc_now,
 )
-from loader.warehouse.postgres import connect, run_query
+from loader.warehouse.libpq import connect, run_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")

@@ -1,0 +1,43 @@
+"""libpq connections (psycopg2) shared by the PostgreSQL and Redshift warehouses: how the
+loader connects with the profile's settings, and its read-only queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from loader.errors import WarehouseError, first_line
+from loader.profile import Target
+
+
+def connect(target: Target) -> Any:
+    import psycopg2
+
+    s = target.settings
+    where = f"{s.get('user')}@{s.get('host')}:{s.get('port', 5432)}/{s.get('dbname') or s.get('database')}"
+    try:
+        return psycopg2.connect(
+            host=s.get("host"),
+            port=int(s.get("port", 5432)),
+            user=s.get("user"),
+            password=s.get("password"),
+            dbname=s.get("dbname") or s.get("database"),
+            sslmode=s.get("sslmode", "prefer"),
+            connect_timeout=int(s.get("connect_timeout", 10)),
+            application_name="nps-loader",
+        )
+    except psycopg2.OperationalError as exc:
+        raise WarehouseError(
+            f"cannot connect to the warehouse {where}: {first_line(exc)}"
+        ) from None
+
+
+def run_query(conn: Any, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+    import psycopg2
+
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql, tuple(params))
+            return list(cur.fetchall())
+    except psycopg2.Error as exc:
+        raise WarehouseError(f"{first_line(exc)} (run dbt on this warehouse first)") from None
