@@ -124,6 +124,10 @@ def peek_load_log(path: str, raw_schema: str, run_date: dt.date) -> LoadLog | No
         if "lock" in str(exc).lower():
             return None
         raise WarehouseError(f"cannot open DuckDB file {path}: {first_line(exc)}") from None
+    except duckdb.ConnectionException:
+        # this process already has the file open read-write (e.g. an in-process dbt run):
+        # DuckDB hands out connections to that instance only in its configuration
+        con = duckdb.connect(path)
     try:
         present = {
             row[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,26 @@ def test_another_zone_is_refused_unless_asked() -> None:
     check_zone("Asia/Seoul", True, log)
     check_zone("UTC", False, log)
     check_zone(None, False, log)  # a manifest of an older loader: its zone is unknown
+
+
+def test_the_load_log_is_read_while_this_process_holds_the_duckdb_file(tmp_path: Path) -> None:
+    """An in-process dbt run keeps the file open read-write; peeking shares that instance."""
+    import duckdb
+
+    from loader.warehouse import raw_ddl
+    from loader.warehouse.duckdb import peek_load_log
+
+    path = str(tmp_path / "warehouse.duckdb")
+    holder = duckdb.connect(path)
+    try:
+        for statement in raw_ddl("raw"):
+            holder.execute(statement)
+        holder.execute(
+            "insert into raw.nps_loads values ('2021-06-30', 'x', 1, 0, 1, 1, "
+            "'2021-06-29 14:00', '2021-06-30 15:00', 'v', '2021-07-01 00:00', 'Asia/Seoul')"
+        )
+        log = peek_load_log(path, "raw", D)
+    finally:
+        holder.close()
+    assert log is not None and log.zone == "Asia/Seoul"
+    assert log.windows[D - dt.timedelta(days=1)].end == dt.datetime(2021, 6, 30, 15)
