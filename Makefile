@@ -78,8 +78,8 @@ demo-shell: install
 	@bash --rcfile <(echo '[ -f ~/.bashrc ] && . ~/.bashrc; . .venv/bin/activate; . ./demo.env; PS1="(nps-demo) $$PS1"') -i
 
 lint: install
-	$(BIN)/ruff check loader tests scripts bench orchestration
-	$(BIN)/ruff format --check loader tests scripts bench orchestration
+	$(BIN)/ruff check loader tests scripts bench orchestration dev
+	$(BIN)/ruff format --check loader tests scripts bench orchestration dev
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint models tests/dbt
 
@@ -90,15 +90,15 @@ test: install system-deps lint .venv-airflow/.installed
 test-unit: install
 	$(BIN)/pytest tests/unit
 
-# Benchmarks: their own venv for dlt and matplotlib (not part of make test). Sizes: see bench/run.py.
+# Benchmarks: their own venv for dlt and matplotlib (not part of make test). Sizes: see bench/__main__.py.
 .venv-bench/.installed:
 	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet 'dlt[duckdb,sql_database,parquet]' pymysql sqlalchemy matplotlib
+	.venv-bench/bin/pip install --quiet 'dlt[duckdb,sql_database,parquet]' pymysql sqlalchemy 'connectorx>=0.4,<0.5' matplotlib
 	touch $@
 
 # `make bench BENCH_ARGS=--quick` checks the harness in a couple of minutes.
 bench: install system-deps .venv-bench/.installed
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Documents the demo's warehouse after `make demo` (else the profile's default target).
 docs: install

@@ -1,4 +1,5 @@
-"""dlt's sql_table pipeline (pyarrow backend) into DuckDB: what a user would pick instead.
+"""dlt's sql_table pipeline into DuckDB, on the backend asked for (pyarrow over pymysql, or
+connectorx, which dlt's docs call its fastest): what a user would pick instead.
 
 Runs in .venv-bench (dlt's own dependencies). Prints one JSON line: rows and seconds.
 """
@@ -16,6 +17,7 @@ def main() -> None:
     parser.add_argument("--table", required=True)
     parser.add_argument("--duckdb", required=True)
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--backend", choices=["pyarrow", "connectorx"], default="pyarrow")
     parser.add_argument("--start")
     parser.add_argument("--end")
     args = parser.parse_args()
@@ -35,7 +37,7 @@ def main() -> None:
     source = sql_table(
         credentials=args.url,
         table=args.table,
-        backend="pyarrow",
+        backend=args.backend,
         chunk_size=50_000,
         incremental=incremental,
     )

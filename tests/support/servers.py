@@ -1,31 +1,45 @@
-"""Real servers on loopback for the tests: PostgreSQL 15, MariaDB, and moto's S3 server.
-
-Each starts on a free port in a fresh temporary folder and is stopped at the end of the session.
-When CI=true a server that cannot start fails the run; elsewhere its tests are skipped.
-"""
+"""The real servers for the tests (dev/servers.py), with the tests' rule for a missing one:
+when CI=true it fails the run, elsewhere its tests are skipped."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+from dev.servers import (
+    IS_ROOT,
+    MYSQL_PASSWORD,
+    PG_PASSWORD,
+    MariaDB,
+    Postgres,
+    S3Server,
+    ServerUnavailable,
+    free_port,
+)
+from dev.servers import mariadb_server as _mariadb_server
+from dev.servers import postgres_server as _postgres_server
+from dev.servers import s3_server as _s3_server
 
-PG_PASSWORD = "pg-Secret-4711"
-MYSQL_PASSWORD = "my-Secret-4711"
+__all__ = [
+    "IN_CI",
+    "IS_ROOT",
+    "MYSQL_PASSWORD",
+    "PG_PASSWORD",
+    "MariaDB",
+    "Postgres",
+    "S3Server",
+    "free_port",
+    "mariadb_server",
+    "postgres_server",
+    "s3_server",
+    "unavailable",
+]
+
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def unavailable(message: str) -> None:
@@ -34,227 +48,34 @@ def unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(
-    port: int, seconds: float, what: str, proc: subprocess.Popen[bytes] | None = None
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", port), timeout=0.5),
-        ):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on port {port} within {seconds}s")
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if IS_ROOT else cmd
-
-
-@dataclass(frozen=True)
-class Postgres:
-    port: int
-    user: str = "nps"
-    password: str = PG_PASSWORD
-    database: str = "nps"
-
-    def env(self, schema: str) -> dict[str, str]:
-        return {
-            "NPS_PG_HOST": "127.0.0.1",
-            "NPS_PG_PORT": str(self.port),
-            "NPS_PG_USER": self.user,
-            "NPS_PG_PASSWORD": self.password,
-            "NPS_PG_DATABASE": self.database,
-            "NPS_PG_SCHEMA": schema,
-        }
+@contextlib.contextmanager
+def _or_unavailable(server: contextlib.AbstractContextManager[object]) -> Iterator[object]:
+    try:
+        started = server.__enter__()
+    except ServerUnavailable as exc:
+        unavailable(str(exc))
+        raise  # unreachable: unavailable() always raises
+    with contextlib.ExitStack() as stack:
+        stack.push(server)
+        yield started
 
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[Postgres]:
-    if not (PG_BIN / "initdb").exists():
-        unavailable(f"PostgreSQL 15 is not installed ({PG_BIN}/initdb missing)")
-    datadir = Path(tempfile.mkdtemp(prefix="nps-pg-"))
-    port = free_port()
-    pwfile = datadir / "pw"
-    pwfile.write_text(PG_PASSWORD + "\n")
-    if IS_ROOT:
-        shutil.chown(datadir, "postgres", "postgres")
-        shutil.chown(pwfile, "postgres", "postgres")
-    data = datadir / "data"
-    subprocess.run(
-        _as_postgres(
-            [
-                str(PG_BIN / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "nps",
-                "--auth=scram-sha-256",
-                f"--pwfile={pwfile}",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    subprocess.run(
-        _as_postgres(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(datadir / "log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        env = {**os.environ, "PGPASSWORD": PG_PASSWORD}
-        subprocess.run(
-            [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "nps", "nps"],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
-        yield Postgres(port)
-    finally:
-        subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(datadir, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class MariaDB:
-    port: int
-    socket: str
-    database: str = "prod"
-    user: str = "nps_reader"
-    password: str = MYSQL_PASSWORD
-
-    def url(self, with_password: bool = False) -> str:
-        secret = f":{self.password}" if with_password else ""
-        return f"mysql://{self.user}{secret}@127.0.0.1:{self.port}/{self.database}"
-
-    def admin(self):  # type: ignore[no-untyped-def]
-        import pymysql
-
-        return pymysql.connect(
-            unix_socket=self.socket, user="root", database=self.database, autocommit=True
-        )
+    with _or_unavailable(_postgres_server()) as server:
+        assert isinstance(server, Postgres)
+        yield server
 
 
 @contextlib.contextmanager
 def mariadb_server() -> Iterator[MariaDB]:
-    install_db = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
-    server = shutil.which("mariadbd") or (
-        Path("/usr/sbin/mariadbd").exists() and "/usr/sbin/mariadbd"
-    )
-    if not install_db or not server:
-        unavailable("MariaDB is not installed (apt-get install mariadb-server)")
-    assert install_db and server
-    datadir = Path(tempfile.mkdtemp(prefix="nps-mariadb-"))
-    port = free_port()
-    sock = str(datadir / "mysqld.sock")
-    user = ["--user=root"] if IS_ROOT else []
-    subprocess.run(
-        [
-            install_db,
-            "--no-defaults",
-            f"--datadir={datadir / 'data'}",
-            "--auth-root-authentication-method=socket",
-            "--skip-test-db",
-            *user,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    proc = subprocess.Popen(
-        [
-            str(server),
-            "--no-defaults",
-            f"--datadir={datadir / 'data'}",
-            f"--socket={sock}",
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            "--skip-log-bin",
-            "--innodb-flush-log-at-trx-commit=0",
-            f"--pid-file={datadir / 'mysqld.pid'}",
-            *user,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(datadir / "error.log", "wb"),  # noqa: SIM115
-    )
-    try:
-        wait_for_port(port, 60, "mariadbd", proc)
-        server_info = MariaDB(port, sock)
-        import pymysql
-
-        conn = pymysql.connect(unix_socket=sock, user="root", autocommit=True)
-        with conn.cursor() as cur:
-            cur.execute("create database prod")
-            cur.execute(f"create user 'nps_reader'@'%' identified by '{MYSQL_PASSWORD}'")
-            cur.execute("grant select on prod.* to 'nps_reader'@'%'")
-        conn.close()
-        yield server_info
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(datadir, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint: str
-
-    def env(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing-Secret-4711",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+    with _or_unavailable(_mariadb_server()) as server:
+        assert isinstance(server, MariaDB)
+        yield server
 
 
 @contextlib.contextmanager
 def s3_server(enforce_auth: bool = False) -> Iterator[S3Server]:
-    """moto's S3 server; with ``enforce_auth`` it checks credentials like AWS (and refuses ours)."""
-    moto = Path(sys.executable).with_name("moto_server")
-    if not moto.exists():
-        unavailable("moto_server is not installed (pip install 'moto[server]')")
-    port = free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"} if enforce_auth else None
-    proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
-        wait_for_port(port, 30, "moto_server", proc)
-        yield S3Server(f"http://127.0.0.1:{port}")
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with _or_unavailable(_s3_server(enforce_auth)) as server:
+        assert isinstance(server, S3Server)
+        yield server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,22 @@ def test_the_readme_says_what_the_dag_does() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "catchup=True" not in readme
     assert "NPS_DAG_RETRIES" in readme + (ROOT / "docs" / "operations.md").read_text()
+
+
+def test_models_follow_the_naming_convention_in_docs_design() -> None:
+    """Layer prefixes (stg_, int_) and, for the public marts, fct_<entity> or nps_<subject>:
+    docs/design.md, "Names"."""
+    rules = {
+        "staging": r"stg_[a-z]+__[a-z_]+",
+        "intermediate": r"int_[a-z_]+",
+        "marts": r"(fct_[a-z_]+|nps_[a-z_]+)",
+    }
+    for layer, pattern in rules.items():
+        names = sorted(p.stem for p in (ROOT / "models" / layer).glob("*.sql"))
+        assert names, layer
+        for name in names:
+            assert re.fullmatch(pattern, name), f"models/{layer}/{name}.sql breaks {pattern}"
+    generic = ROOT / "tests" / "dbt" / "generic"
+    in_macros = [p for p in (ROOT / "macros").rglob("*.sql") if "{% test " in p.read_text()]
+    assert not in_macros, "generic tests live in tests/dbt/generic (where dbt documents them)"
+    assert {p.stem for p in generic.glob("*.sql")} >= {"one_content_per_version", "counts_add_up"}

@@ -4,7 +4,9 @@ Nothing here needs editing to deploy it (docs/operations.md, "Airflow": copy or 
 into the DAGs folder of an Airflow 3 deployment, set the Variables, ``airflow dags reserialize``). Every setting is a DAG param (change it per run in the
 trigger form) whose value an Airflow Variable ``nps_<param>`` overrides for every run (e.g. set
 ``nps_lake_url`` in the UI, or ``AIRFLOW_VAR_NPS_LAKE_URL`` in the environment). ``bin_dir`` and
-``profiles_dir`` default to ``<project_dir>/.venv/bin`` and ``<project_dir>``.
+``profiles_dir`` default to ``<project_dir>/.venv/bin`` and ``<project_dir>``; a setting left
+empty falls back to the worker's own environment variable, then to the loader's default
+(loader/settings.py).
 
 Source password: from the Airflow connection named by ``source_conn_id`` when it is set, else
 the worker's own ``NPS_SOURCE_PASSWORD`` is passed through (never an empty override). Only the
@@ -102,23 +104,26 @@ with (
                 "the embedded DuckDB file, only when set explicitly)",
             ),
             "source_url": Param(
-                "", type="string", description="mysql://user@host:3306/db (no password)"
+                "",
+                type="string",
+                description="mysql://user@host:3306/db, no password (default: the worker's NPS_SOURCE_URL)",
             ),
             "source_conn_id": Param(
                 "", type="string", description="Airflow connection holding the source password"
             ),
             "lake_url": Param(
-                "./lake",
+                "",
                 type="string",
-                description="s3://bucket/prefix or a folder; extracts go under <lake>/nps/",
+                description="s3://bucket/prefix or a folder; extracts go under <lake>/nps/ "
+                "(default: the worker's NPS_LAKE_URL, else the loader's ./lake under project_dir)",
             ),
         },
         tags=["nps", "dbt"],
     ) as dag
 ):
     env = {
-        "NPS_SOURCE_URL": template(setting("source_url")),
-        "NPS_LAKE_URL": template(setting("lake_url")),
+        "NPS_SOURCE_URL": template(f"{setting('source_url')} or worker_env('NPS_SOURCE_URL')"),
+        "NPS_LAKE_URL": template(f"{setting('lake_url')} or worker_env('NPS_LAKE_URL')"),
         "DBT_TARGET": template(setting("dbt_target")),
         "DBT_PROFILES_DIR": PROFILES_DIR,
         "NPS_REPORTING_TIMEZONE": REPORTING_TIMEZONE,
