@@ -11,13 +11,14 @@
         last run" without a word.
     -#}
     {%- if execute -%}
-        {%- set known = ['run_date', 'start_date', 'end_date', 'loaded_at_lookback_minutes', 'reporting_timezone', 'nps_run_lock_timeout_minutes'] -%}
+        {%- set known = ['run_date', 'start_date', 'end_date', 'loaded_at_lookback_minutes', 'reporting_timezone', 'nps_run_lock_timeout_minutes', 'nps_min_responses'] -%}
         {%- set given = invocation_args_dict.get('vars') or {} -%}
         {%- for name in given if name not in known -%}
             {{ exceptions.raise_compiler_error("unknown var '" ~ name ~ "': this project reads " ~ known | join(', ') ~ " (written {run_date: 2021-09-16})") }}
         {%- endfor -%}
         {%- do nps_batch_vars() -%}
         {%- do nps_reporting_timezone() -%}
+        {%- do nps_min_responses() -%}
         {%- if flags.WHICH in ('run', 'build') -%}
             {%- do nps_check_warehouse() -%}
             {%- do nps_acquire_run_lock() -%}

@@ -48,3 +48,13 @@
     {%- endif -%}
     {{ return({'mode': 'since_last_run', 'start': none, 'end': none}) }}
 {% endmacro %}
+
+
+{% macro nps_min_responses() %}
+    {#- var nps_min_responses: below this many responses a row is flagged is_small_sample. -#}
+    {%- set value = var('nps_min_responses', 30) | string | trim -%}
+    {%- if not modules.re.match('^[0-9]+$', value) or value | int < 1 -%}
+        {{ exceptions.raise_compiler_error("var nps_min_responses must be a whole number of responses, 1 or more, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{% endmacro %}

@@ -14,7 +14,7 @@ final as (
         promoters,
         passives,
         detractors,
-        {{ nps_score('promoters', 'detractors', 'responses') }} as nps
+        {{ nps_columns() }}
 
     from daily_counts
     where responses > 0

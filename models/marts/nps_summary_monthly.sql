@@ -20,7 +20,7 @@ monthly_counts as (
 
 ),
 
-final as (
+months as (
 
     select
         response_month,
@@ -29,10 +29,50 @@ final as (
         passives,
         detractors,
         -- from the month's counts, never an average of daily NPS
-        {{ nps_score('promoters', 'detractors', 'responses') }} as nps
+        {{ nps_columns() }}
 
     from monthly_counts
     where responses > 0
+
+),
+
+with_previous as (
+
+    -- the previous month that has responses (a month without any has no row)
+    select
+        *,
+        lag(nps) over (order by response_month) as previous_nps,
+        lag(promoters) over (order by response_month) as previous_promoters,
+        lag(detractors) over (order by response_month) as previous_detractors,
+        lag(responses) over (order by response_month) as previous_responses
+
+    from months
+
+),
+
+final as (
+
+    select
+        response_month,
+        responses,
+        promoters,
+        passives,
+        detractors,
+        nps,
+        nps_ci_low,
+        nps_ci_high,
+        is_small_sample,
+        cast(previous_nps as numeric(6, 2)) as previous_nps,
+        cast(nps - previous_nps as numeric(7, 2)) as nps_change,
+        case
+            when previous_responses is not null
+                then {{ nps_change_is_significant(
+                    ('promoters', 'detractors', 'responses'),
+                    ('previous_promoters', 'previous_detractors', 'previous_responses')
+                ) }}
+        end as change_is_significant
+
+    from with_previous
 
 )
 

@@ -189,18 +189,31 @@ class Stack:
         )
         ids = [r[0] for r in fct]
         assert len(ids) == len(set(ids)), "fct_nps_responses has a duplicate id"
-        daily = self.query(
-            f"select response_date, responses, promoters, passives, detractors, nps from {s}.nps_summary_daily"
-        )
+        measures = "responses, promoters, passives, detractors, nps, nps_ci_low, nps_ci_high, is_small_sample"
+        daily = self.query(f"select response_date, {measures} from {s}.nps_summary_daily")
         monthly = self.query(
-            f"select response_month, responses, promoters, passives, detractors, nps from {s}.nps_summary_monthly"
+            f"select response_month, {measures}, previous_nps, nps_change, change_is_significant "
+            f"from {s}.nps_summary_monthly"
         )
         rejected = self.query(f"select id, reject_reason from {s}.nps_rejected_responses")
+
+        def interval(row: tuple[Any, ...]) -> tuple[Decimal, Decimal, bool]:
+            return (Decimal(row[6]), Decimal(row[7]), bool(row[8]))
+
+        def decimal(value: Any) -> Decimal | None:
+            return None if value is None else Decimal(value)
+
         return Marts(
             responses={int(r[0]): (r[1], r[2], int(r[3]), r[4], r[5], r[6]) for r in fct},
             daily={r[0]: counts(r) for r in daily},
             monthly={r[0]: counts(r) for r in monthly},
             rejected={int(r[0]): r[1] for r in rejected},
+            daily_intervals={r[0]: interval(r) for r in daily},
+            monthly_intervals={r[0]: interval(r) for r in monthly},
+            monthly_changes={
+                r[0]: (decimal(r[9]), decimal(r[10]), None if r[11] is None else bool(r[11]))
+                for r in monthly
+            },
         )
 
 

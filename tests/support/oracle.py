@@ -10,10 +10,13 @@ import datetime as dt
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 Counts = tuple[int, int, int, int, Decimal]  # responses, promoters, passives, detractors, nps
+Interval = tuple[Decimal, Decimal, bool]  # nps_ci_low, nps_ci_high, is_small_sample
+Change = tuple[Decimal | None, Decimal | None, bool | None]  # previous_nps, nps_change, significant
+MIN_RESPONSES = 30  # var nps_min_responses' default
 
 
 @dataclass(frozen=True)
@@ -24,11 +27,46 @@ class Marts:
     daily: dict[dt.date, Counts]
     monthly: dict[dt.date, Counts]
     rejected: dict[int, str]  # id -> reject_reason
+    daily_intervals: dict[dt.date, Interval]
+    monthly_intervals: dict[dt.date, Interval]
+    monthly_changes: dict[dt.date, Change]
 
 
 def nps(promoters: int, detractors: int, responses: int) -> Decimal:
     exact = Decimal(100 * (promoters - detractors)) / Decimal(responses)
     return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _adjusted_wald(c: Counts) -> tuple[Decimal, Decimal]:
+    """(p' - d', var / n') of the adjusted-Wald method, as Rocks (2016) writes it."""
+    responses, promoters, _, detractors, _ = c
+    n = Decimal(responses) + 3
+    p = (promoters + Decimal("0.75")) / n
+    d = (detractors + Decimal("0.75")) / n
+    return p - d, (p + d - (p - d) ** 2) / n
+
+
+def interval(c: Counts, min_responses: int = MIN_RESPONSES) -> Interval:
+    with localcontext() as ctx:
+        ctx.prec = 50
+        centre, var_n = _adjusted_wald(c)
+        margin = Decimal("1.96") * var_n.sqrt()
+
+        def bound(x: Decimal) -> Decimal:
+            rounded = (100 * x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            return min(Decimal(100), max(Decimal(-100), rounded))
+
+        return bound(centre - margin), bound(centre + margin), c[0] < min_responses
+
+
+def change(c: Counts, previous: Counts | None) -> Change:
+    if previous is None:
+        return None, None, None
+    with localcontext() as ctx:
+        ctx.prec = 50
+        (c1, v1), (c2, v2) = _adjusted_wald(c), _adjusted_wald(previous)
+        z = (c1 - c2) / (v1 + v2).sqrt()
+    return previous[4], c[4] - previous[4], abs(z) > Decimal("1.96")
 
 
 def _counts(scores: list[int]) -> Counts:
@@ -84,9 +122,18 @@ def expected_marts(
             responses[row_id] = (created_at, modified, score, category, day, month)
             by_day[day].append(score)
             by_month[month].append(score)
+    daily = {day: _counts(scores) for day, scores in by_day.items()}
+    monthly = {month: _counts(scores) for month, scores in by_month.items()}
+    months = sorted(monthly)
     return Marts(
         responses=responses,
-        daily={day: _counts(scores) for day, scores in by_day.items()},
-        monthly={month: _counts(scores) for month, scores in by_month.items()},
+        daily=daily,
+        monthly=monthly,
         rejected=rejected,
+        daily_intervals={day: interval(c) for day, c in daily.items()},
+        monthly_intervals={month: interval(c) for month, c in monthly.items()},
+        monthly_changes={
+            month: change(monthly[month], monthly[months[i - 1]] if i else None)
+            for i, month in enumerate(months)
+        },
     )
