@@ -54,13 +54,14 @@
 
 
 {% macro nps_interval_bound(promoters, detractors, responses, side) -%}
+    {#- null without responses, like nps -#}
     {%- set sign = {'low': '-', 'high': '+'}[side] -%}
     cast(
-        greatest(-100, least(100, round(
+        case when {{ responses }} > 0 then greatest(-100, least(100, round(
             100 * (
                 {{ nps_adjusted_difference(promoters, detractors, responses) }}
                 {{ sign }} 1.96 * sqrt({{ nps_adjusted_variance_over_n(promoters, detractors, responses) }})
-            ), 2)))
+            ), 2))) end
         as numeric(6, 2)
     )
 {%- endmacro %}

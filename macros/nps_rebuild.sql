@@ -46,3 +46,18 @@
         select 1
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro nps_forget_days_without_responses() %}
+    {#- nps_rolling_daily's pre-hook: a day whose last response went away (recounted to zero)
+        loses its row; delete+insert would only replace the rows this run writes. -#}
+    {%- if is_incremental() and not flags.FULL_REFRESH -%}
+        delete from {{ this }}
+        where response_date in (
+            select emptied.response_date from {{ ref('int_nps_daily_counts') }} as emptied
+            where emptied.responses = 0
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}

@@ -57,6 +57,7 @@ def test_history_through_cli_and_dbt_build_equals_oracle(
     assert actual.daily_intervals == expected.daily_intervals
     assert actual.monthly_intervals == expected.monthly_intervals
     assert actual.monthly_changes == expected.monthly_changes
+    assert actual.rolling == expected.rolling
     assert actual.rejected == expected.rejected
     assert actual.responses == expected.responses
     assert expected.rejected and any(r[3] for r in rows), (

@@ -196,6 +196,12 @@ class Stack:
             f"from {s}.nps_summary_monthly"
         )
         rejected = self.query(f"select id, reject_reason from {s}.nps_rejected_responses")
+        windows = ", ".join(
+            f"responses_{w}, promoters_{w}, passives_{w}, detractors_{w}, nps_{w}, "
+            f"nps_{w}_ci_low, nps_{w}_ci_high, is_small_sample_{w}"
+            for w in ("7d", "28d")
+        )
+        rolling = self.query(f"select response_date, {windows} from {s}.nps_rolling_daily")
 
         def interval(row: tuple[Any, ...]) -> tuple[Decimal, Decimal, bool]:
             return (Decimal(row[6]), Decimal(row[7]), bool(row[8]))
@@ -213,6 +219,9 @@ class Stack:
             monthly_changes={
                 r[0]: (decimal(r[9]), decimal(r[10]), None if r[11] is None else bool(r[11]))
                 for r in monthly
+            },
+            rolling={
+                r[0]: (counts(r), interval(r), counts(r[8:]), interval(r[8:])) for r in rolling
             },
         )
 

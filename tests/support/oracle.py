@@ -30,6 +30,8 @@ class Marts:
     daily_intervals: dict[dt.date, Interval]
     monthly_intervals: dict[dt.date, Interval]
     monthly_changes: dict[dt.date, Change]
+    # day -> (7-day counts, their interval, 28-day counts, their interval)
+    rolling: dict[dt.date, tuple[Counts, Interval, Counts, Interval]]
 
 
 def nps(promoters: int, detractors: int, responses: int) -> Decimal:
@@ -67,6 +69,27 @@ def change(c: Counts, previous: Counts | None) -> Change:
         (c1, v1), (c2, v2) = _adjusted_wald(c), _adjusted_wald(previous)
         z = (c1 - c2) / (v1 + v2).sqrt()
     return previous[4], c[4] - previous[4], abs(z) > Decimal("1.96")
+
+
+def window(daily: dict[dt.date, Counts], day: dt.date, days: int) -> Counts:
+    """The counts of the ``days`` days ending on ``day``, summed, and their NPS."""
+    summed = [0, 0, 0, 0]
+    for offset in range(days):
+        c = daily.get(day - dt.timedelta(days=offset))
+        if c is not None:
+            summed = [a + b for a, b in zip(summed, c[:4], strict=True)]
+    responses, promoters, passives, detractors = summed
+    return (responses, promoters, passives, detractors, nps(promoters, detractors, responses))
+
+
+def rolling(
+    daily: dict[dt.date, Counts],
+) -> dict[dt.date, tuple[Counts, Interval, Counts, Interval]]:
+    out = {}
+    for day in daily:
+        week, month = window(daily, day, 7), window(daily, day, 28)
+        out[day] = (week, interval(week), month, interval(month))
+    return out
 
 
 def _counts(scores: list[int]) -> Counts:
@@ -136,4 +159,5 @@ def expected_marts(
             month: change(monthly[month], monthly[months[i - 1]] if i else None)
             for i, month in enumerate(months)
         },
+        rolling=rolling(daily),
     )
