@@ -19,14 +19,14 @@ install: $(VENV)/.installed profiles.yml
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,fast]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,fast,metricflow]'
 	touch $@
 
 # Re-resolve every dependency to the newest versions pyproject.toml allows, in fresh venvs, and
 # write them to constraints.txt and constraints-airflow.txt; review the diff, then commit it.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet '.[dev,fast]'
+	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet '.[dev,fast,metricflow]'
 	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^nps-warehouse' > constraints.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'

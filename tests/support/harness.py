@@ -54,6 +54,8 @@ class Stack:
     reporting_timezone: str = "UTC"
     #: what the source's naive DATETIME values mean
     source_timezone: str = "UTC"
+    #: (environment, manifest) of the last parse (see dbt())
+    _parsed: tuple[dict[str, str], Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def profiles_dir(self) -> Path:
@@ -112,6 +114,16 @@ class Stack:
         with environ(self.full_env):
             return pipeline.run(self.settings(source, lookback), day)
 
+    def _manifest(self) -> Any:
+        from dbt.cli.main import dbtRunner
+
+        env = dict(self.full_env)
+        if self._parsed is None or self._parsed[0] != env:
+            parsed = dbtRunner().invoke([*self.dbt_args("parse"), "--quiet"])
+            assert parsed.success, f"dbt parse failed: {parsed.exception}"
+            self._parsed = (env, parsed.result)
+        return self._parsed[1]
+
     def dbt_args(self, *args: str) -> list[str]:
         return [
             *args,
@@ -128,11 +140,17 @@ class Stack:
         ]
 
     def dbt(self, *args: str, expect_success: bool = True) -> Any:
-        """Run dbt in-process (dbtRunner): the real dbt, without a process start-up per call."""
+        """Run dbt in-process (dbtRunner): the real dbt, without a process start-up per call.
+
+        The project is parsed once per stack and environment and the manifest handed to every
+        later invocation: each ``--vars`` would otherwise make dbt parse the whole project again
+        (vars are read when a node compiles, at run time, so a shared manifest runs them as a
+        fresh parse would)."""
         from dbt.cli.main import dbtRunner
 
         with environ(self.full_env):
-            result = dbtRunner().invoke([*self.dbt_args(*args), "--quiet"])
+            runner = dbtRunner(manifest=self._manifest()) if args[0] != "parse" else dbtRunner()
+            result = runner.invoke([*self.dbt_args(*args), "--quiet"])
         if expect_success and not result.success:
             messages = [
                 r.message
