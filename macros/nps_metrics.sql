@@ -117,3 +117,14 @@
     (({{ c1 }}) - ({{ c2 }})) * (({{ c1 }}) - ({{ c2 }}))
         > 3.8416 * (({{ nps_adjusted_variance_over_n(*counts) }}) + ({{ nps_adjusted_variance_over_n(*previous) }}))
 {%- endmacro %}
+
+
+{% macro nps_window_counts(counts, window_end, days) -%}
+    {#- The counts of the ``days`` days ending on ``window_end``, from the joined daily ``counts``
+        rows (responses_7d, promoters_7d, ... for days = 7). -#}
+    {%- set in_window = counts ~ '.response_date > ' ~ dbt.dateadd('day', -days, window_end) -%}
+    {%- for measure in ['responses', 'promoters', 'passives', 'detractors'] -%}
+        cast(coalesce(sum(case when {{ in_window }} then {{ counts }}.{{ measure }} end), 0) as {{ dbt.type_bigint() }})
+            as {{ measure }}_{{ days }}d{{ ',\n        ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}

@@ -56,24 +56,16 @@ days_to_compute as (
 
 windows as (
 
-    {#- the counts of the days in (response_date - N days, response_date], N = 7 and 28 -#}
-    {%- set sums = [] -%}
-    {%- for days in [7, 28] -%}
-        {%- set in_window = 'day_counts.response_date > ' ~ dbt.dateadd('day', -days, 'days_to_compute.response_date') -%}
-        {%- for measure in ['responses', 'promoters', 'passives', 'detractors'] -%}
-            {%- do sums.append('cast(coalesce(sum(case when ' ~ in_window ~ ' then day_counts.' ~ measure ~ ' end), 0) as ' ~ dbt.type_bigint() ~ ') as ' ~ measure ~ '_' ~ days ~ 'd') -%}
-        {%- endfor -%}
-    {%- endfor %}
-
     select
         days_to_compute.response_date,
-        {{ sums | join(',\n        ') }}
+        {{ nps_window_counts('day_counts', 'days_to_compute.response_date', 7) }},
+        {{ nps_window_counts('day_counts', 'days_to_compute.response_date', 28) }}
 
     from days_to_compute
     inner join daily_counts as day_counts
         on
-            day_counts.response_date <= days_to_compute.response_date
-            and day_counts.response_date > {{ dbt.dateadd('day', -28, 'days_to_compute.response_date') }}
+            days_to_compute.response_date >= day_counts.response_date
+            and {{ dbt.dateadd('day', -28, 'days_to_compute.response_date') }} < day_counts.response_date
     group by days_to_compute.response_date
 
 ),
