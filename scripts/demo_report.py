@@ -39,14 +39,15 @@ def main() -> None:
     days = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     con = duckdb.connect(path, read_only=True)
     try:
-        print("\nMonthly NPS (analytics.nps_summary_monthly)")
+        print("\nMonthly NPS with its 95% interval (analytics.nps_summary_monthly)")
         con.sql(
-            "select response_month, responses, promoters, passives, detractors, nps "
-            "from analytics.nps_summary_monthly order by response_month"
+            "select response_month, responses, nps, nps_ci_low, nps_ci_high, nps_change, "
+            "change_is_significant from analytics.nps_summary_monthly order by response_month"
         ).show()
-        print(f"\nLast {days} days (analytics.nps_summary_daily)")
+        print(f"\nLast {days} days (analytics.nps_summary_daily; * = fewer than 30 answers)")
         con.sql(
-            "select response_date, responses, promoters, passives, detractors, nps "
+            "select response_date, responses, nps, nps_ci_low, nps_ci_high, "
+            "case when is_small_sample then '*' else '' end as small "
             f"from analytics.nps_summary_daily order by response_date desc limit {days}"
         ).show()
         rejected = con.execute("select count(*) from analytics.nps_rejected_responses").fetchone()
