@@ -8,30 +8,21 @@ import functools
 import http.server
 import os
 import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from loader.demo import generate_events, state_as_of
 from tests.support.harness import ROOT, SqliteSource, Stack
+from tests.support.http import serving
 from tests.support.servers import unavailable
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = ROOT / "docs" / "images" / "dbt-docs-nps-summary-monthly.png"
 
 
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+def serve(folder: Path) -> contextlib.AbstractContextManager[str]:
+    return serving(functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder)))
 
 
 @pytest.mark.slow
@@ -79,6 +70,16 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
             # the NPS definition doc block, rendered in the column description
             assert "Net Promoter Score" in body
             assert "round(100.0 * (promoters - detractors) / responses, 2)" in body
+            # the interval and significance columns, with their descriptions
+            for column in ("nps_ci_low", "nps_ci_high", "is_small_sample", "change_is_significant"):
+                assert column in body, column
+            assert "adjusted-Wald" in body and "|z| > 1.96" in body
+            # the analysts' overview explains them with a worked example
+            page.goto(f"{url}/#!/overview")
+            page.wait_for_selector("text=How sure a number is", timeout=30_000)
+            assert "-51.33 to 84.67" in page.inner_text("body")
+            page.goto(f"{url}/#!/model/model.nps_warehouse.nps_summary_monthly")
+            page.wait_for_selector("text=NPS per calendar month", timeout=30_000)
             # lineage: what the monthly summary is built from
             page.get_by_text("Depends On").first.scroll_into_view_if_needed()
             assert "int_nps_daily_counts" in page.inner_text("body")
