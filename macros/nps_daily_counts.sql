@@ -45,7 +45,7 @@
         where _batch_at > {{ since }} and previous_response_date is not null
     {%- endset -%}
     {%- set dates = run_query(dates_sql).columns[0].values() | map('string') | list -%}
-    {{ return({'recount_all': false, 'dates': dates | sort, 'counted_through': row[1]}) }}
+    {{ return({'recount_all': false, 'dates': dates | sort, 'counted_through': row[1], 'since': watermark}) }}
 {% endmacro %}
 
 
@@ -65,5 +65,110 @@
         (select max(all_responses._batch_at) from responses as all_responses)
     {%- else -%}
         {{ nps_timestamp_literal(plan.counted_through) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Why a recount changed a day: the responses written since the last count, each classified by
+    where it was counted before (previous_response_date, previous_category of the current
+    state) and where it is counted now. Known only when the run recounts the days those
+    responses touched; after a rebuild, or when a response changed twice between counts, the
+    previous state is not known and the reasons are null.
+-#}
+
+{% macro nps_restatement_reasons(plan) -%}
+changes as (
+
+    select
+        response_date,
+        previous_response_date,
+        category,
+        previous_category,
+        is_deleted,
+        (not is_deleted and reject_reason is null) as is_counted,
+        previous_category is not null as was_counted
+
+    from {{ ref('int_nps_responses_current') }}
+    where _batch_at > {{ nps_timestamp_literal(plan.since) }}
+
+),
+
+classified as (
+
+    {#- one row per change and day it touches: (day, reason) -#}
+    select response_date, 'responses_added' as reason from changes
+    where is_counted and not was_counted
+    union all
+    select
+        previous_response_date as response_date,
+        case when is_deleted then 'removed_by_delete' else 'removed_as_invalid' end as reason
+    from changes
+    where was_counted and not is_counted
+    union all
+    select response_date, 'moved_between_categories' as reason from changes
+    where is_counted and was_counted and previous_response_date = response_date and previous_category != category
+    union all
+    select response_date, 'moved_from_another_day' as reason from changes
+    where is_counted and was_counted and previous_response_date != response_date
+    union all
+    select previous_response_date as response_date, 'moved_to_another_day' as reason from changes
+    where is_counted and was_counted and previous_response_date != response_date
+
+),
+
+reasons as (
+
+    select
+        response_date,
+        {%- for reason in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] %}
+        sum(case when reason = '{{ reason }}' then 1 else 0 end) as {{ reason }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from classified
+    group by response_date
+
+),
+{%- endmacro %}
+
+
+{% macro nps_unknown_reasons() -%}
+reasons as (
+
+    select
+        cast(null as date) as response_date,
+        {%- for reason in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] %}
+        cast(null as {{ dbt.type_bigint() }}) as {{ reason }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    where 1 = 0
+
+),
+{%- endmacro %}
+
+
+{% macro nps_reason_columns(relation, known) -%}
+    {%- for reason in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] -%}
+        {%- if known -%}
+            cast(coalesce({{ relation }}.{{ reason }}, 0) as {{ dbt.type_bigint() }}) as {{ reason }}
+        {%- else -%}
+            cast({{ relation }}.{{ reason }} as {{ dbt.type_bigint() }}) as {{ reason }}
+        {%- endif -%}
+        {{ ',\n        ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{% macro nps_stored_counts() -%}
+    {#- the stored rows a recount of every day compares with: none after a rebuild -#}
+    {%- if not nps_rebuilding() -%}
+        select * from {{ this }}
+    {%- else -%}
+    select
+        cast(null as date) as response_date,
+        cast(null as {{ dbt.type_bigint() }}) as responses,
+        cast(null as {{ dbt.type_bigint() }}) as promoters,
+        cast(null as {{ dbt.type_bigint() }}) as passives,
+        cast(null as {{ dbt.type_bigint() }}) as detractors
+    where 1 = 0
     {%- endif -%}
 {%- endmacro %}

@@ -128,3 +128,51 @@
             as {{ measure }}_{{ days }}d{{ ',\n        ' if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
+
+
+{#- nps_restatements: the columns of one restatement row, from a relation holding the counts
+    after (responses, ...) and before (previous_responses, ...) and the reasons. -#}
+{% macro nps_restatement_columns(grain, period, relation, batch='_batch_at') -%}
+    {%- set measures = ['responses', 'promoters', 'passives', 'detractors'] -%}
+    select
+        cast('{{ grain }}' as varchar(5)) as grain,
+        {{ relation }}.{{ period }} as period,
+        {{ relation }}.{{ batch }} as restated_at,
+        {% for m in measures -%}
+            cast({{ relation }}.previous_{{ m }} as {{ dbt.type_bigint() }}) as old_{{ m }},
+        {% endfor -%}
+        {{ nps_score(relation ~ '.previous_promoters', relation ~ '.previous_detractors', relation ~ '.previous_responses') }} as old_nps,
+        {% for m in measures -%}
+            cast({{ relation }}.{{ m }} as {{ dbt.type_bigint() }}) as new_{{ m }},
+        {% endfor -%}
+        {{ nps_score(relation ~ '.promoters', relation ~ '.detractors', relation ~ '.responses') }} as new_nps,
+        {% for r in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] -%}
+            cast({{ relation }}.{{ r }} as {{ dbt.type_bigint() }}) as {{ r }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from {{ relation }}
+{%- endmacro %}
+
+
+{% macro nps_counts_differ(before, after) -%}
+    {%- for m in ['responses', 'promoters', 'passives', 'detractors'] -%}
+        {{ before }}{{ m }} != {{ after }}{{ m }}{{ ' or ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{% macro nps_counts_before_batch(days, batch_at) -%}
+    {#- Summed over ``days``: previous_<count> as the days showed them before the batch (a day
+        the batch recounted: as it was, a new one: nothing; the others: as they are), <count>
+        as they show now, and the batch's reasons. -#}
+    {%- set columns = [] -%}
+    {%- for m in ['responses', 'promoters', 'passives', 'detractors'] -%}
+        {%- do columns.append('sum(case when ' ~ days ~ '._batch_at = ' ~ batch_at ~ ' then coalesce(' ~ days ~ '.previous_' ~ m ~ ', 0) else ' ~ days ~ '.' ~ m ~ ' end) as previous_' ~ m) -%}
+    {%- endfor -%}
+    {%- for m in ['responses', 'promoters', 'passives', 'detractors'] -%}
+        {%- do columns.append('sum(' ~ days ~ '.' ~ m ~ ') as ' ~ m) -%}
+    {%- endfor -%}
+    {%- for r in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] -%}
+        {%- do columns.append('sum(case when ' ~ days ~ '._batch_at = ' ~ batch_at ~ ' then ' ~ days ~ '.' ~ r ~ ' end) as ' ~ r) -%}
+    {%- endfor -%}
+    {{ columns | join(',\n        ') }}
+{%- endmacro %}

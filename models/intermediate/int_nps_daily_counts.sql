@@ -39,6 +39,14 @@ changed_dates as (
 
 ),
 
+stored as (
+
+    {{ nps_stored_counts() }}
+
+),
+
+{{ nps_unknown_reasons() }}
+
 {% elif plan.dates %}
 
 responses as (
@@ -57,6 +65,15 @@ changed_dates as (
 
 ),
 
+stored as (
+
+    select * from {{ this }}
+    where response_date in ({{ nps_date_list(plan.dates) }})
+
+),
+
+{{ nps_restatement_reasons(plan) }}
+
 {% else %}
 
 responses as (
@@ -71,6 +88,15 @@ changed_dates as (
     select response_date from responses
 
 ),
+
+stored as (
+
+    select * from {{ this }}
+    where 1 = 0
+
+),
+
+{{ nps_unknown_reasons() }}
 
 {% endif %}
 
@@ -97,14 +123,22 @@ counted as (
 final as (
 
     select
-        response_date,
-        cast(responses as {{ dbt.type_bigint() }}) as responses,
-        cast(promoters as {{ dbt.type_bigint() }}) as promoters,
-        cast(passives as {{ dbt.type_bigint() }}) as passives,
-        cast(detractors as {{ dbt.type_bigint() }}) as detractors,
-        {{ nps_counted_through(plan) }} as _batch_at
+        counted.response_date,
+        cast(counted.responses as {{ dbt.type_bigint() }}) as responses,
+        cast(counted.promoters as {{ dbt.type_bigint() }}) as promoters,
+        cast(counted.passives as {{ dbt.type_bigint() }}) as passives,
+        cast(counted.detractors as {{ dbt.type_bigint() }}) as detractors,
+        {{ nps_counted_through(plan) }} as _batch_at,
+        -- what the day showed before this recount (null: it had no row), and why it changed
+        stored.responses as previous_responses,
+        stored.promoters as previous_promoters,
+        stored.passives as previous_passives,
+        stored.detractors as previous_detractors,
+        {{ nps_reason_columns('reasons', known=not plan.recount_all and not nps_rebuilding()) }}
 
     from counted
+    left join stored on counted.response_date = stored.response_date
+    left join reasons on counted.response_date = reasons.response_date
 
 )
 

@@ -59,6 +59,11 @@ newer_than_stored as (
     select
         latest_in_batch.*,
         stored_version.response_date as previous_response_date,
+        -- the category the stored version was counted in (null: it was not counted)
+        case
+            when not stored_version.is_deleted and stored_version.reject_reason is null
+                then stored_version.category
+        end as previous_category,
         stored_version._batch_at as previous_batch_at
 
     from latest_in_batch
@@ -78,6 +83,7 @@ newer_than_stored as (
     select
         latest_in_batch.*,
         cast(null as date) as previous_response_date,
+        cast(null as {{ dbt.type_string() }}) as previous_category,
         cast(null as {{ dbt.type_timestamp() }}) as previous_batch_at
 
     from latest_in_batch
@@ -99,6 +105,7 @@ final as (
         {{ nps_local_date('created_at') }} as response_date,
         {{ nps_local_month('created_at') }} as response_month,
         previous_response_date,
+        previous_category,
         _run_date,
         _extract_id,
         _loaded_at,

@@ -127,7 +127,10 @@ def check_order_independence(
     newest_seen: dict[int, dt.datetime] = {}
     loaded_any = False
 
+    restatements = Restatements(stack)
+
     def dbt_run(*args: str) -> None:
+        before = restatements.before_run()
         stack.dbt("run", *args)
         # Never, at any point, may an older version replace a newer one.
         for row_id, modified in stack.query(
@@ -135,6 +138,7 @@ def check_order_independence(
         ):
             assert modified >= newest_seen.get(row_id, modified), f"id {row_id} went back in time"
             newest_seen[row_id] = modified
+        restatements.check_run(before)
 
     for hours, day_index, mode in schedule:
         clock += dt.timedelta(hours=hours)
@@ -159,8 +163,82 @@ def check_order_independence(
     expected = expected_marts(source.rows(), zone, zone)
     incremental = stack.read_marts()
     assert incremental == expected
+    recorded = len(restatements.rows())
     stack.dbt("run", "--full-refresh")
     assert stack.read_marts() == incremental
+    stack.dbt("run")
+    assert len(restatements.rows()) == recorded, "a full refresh that changes nothing restated"
+
+
+Key = tuple[str, dt.date]  # (grain, period)
+ZERO = (0, 0, 0, 0)
+
+
+class Restatements:
+    """Checks nps_restatements run by run against what the marts showed before and after: a
+    day that was ever published and changed has exactly one row, from the numbers it showed to
+    the numbers it shows; a month has one when the run restated one of its days and its numbers
+    changed (a month that only grew by new days is being reported, not restated); a new day has
+    none; each row's reasons add up to its change in responses. So replaying the rows from the
+    first published numbers gives today's marts."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.ever: set[Key] = set()  # every period ever published
+        self.seen = 0
+        self.built = False
+
+    def shown(self) -> dict[Key, tuple[int, ...]]:
+        out = {}
+        for grain, table, column in (
+            ("day", "nps_summary_daily", "response_date"),
+            ("month", "nps_summary_monthly", "response_month"),
+        ):
+            for period, *counts in self.stack.query(
+                f"select {column}, responses, promoters, passives, detractors "
+                f"from {self.stack.schema}.{table}"
+            ):
+                out[(grain, period)] = tuple(int(c) for c in counts)
+        return out
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return self.stack.query(
+            "select grain, period, old_responses, old_promoters, old_passives, old_detractors, "
+            "new_responses, new_promoters, new_passives, new_detractors, responses_added, "
+            "removed_by_delete, removed_as_invalid, moved_from_another_day, moved_to_another_day "
+            f"from {self.stack.schema}.nps_restatements order by restated_at, grain, period"
+        )
+
+    def before_run(self) -> dict[Key, tuple[int, ...]]:
+        return self.shown() if self.built else {}  # before the first build there are no marts
+
+    def check_run(self, before: dict[Key, tuple[int, ...]]) -> None:
+        after = self.shown()
+        rows = self.rows()
+        new_rows, self.seen = rows[self.seen :], len(rows)
+        got = {(g, p): (tuple(n[:4]), tuple(n[4:8])) for g, p, *n in new_rows}
+        assert len(got) == len(new_rows), f"a period restated twice in one run: {new_rows}"
+        expected_days = {
+            key: (before.get(key, ZERO), after.get(key, ZERO))
+            for key in self.ever
+            if key[0] == "day" and before.get(key, ZERO) != after.get(key, ZERO)
+        }
+        months_of_restated_days = {key[1].replace(day=1) for key in expected_days}
+        expected_months = {
+            key: (before.get(key, ZERO), after.get(key, ZERO))
+            for key in self.ever | set(after)
+            if key[0] == "month"
+            and key[1] in months_of_restated_days
+            and before.get(key, ZERO) != after.get(key, ZERO)
+        }
+        assert got == expected_days | expected_months
+        for _, _, *n in new_rows:
+            old, new, reasons = n[:4], n[4:8], n[8:]
+            if reasons[0] is not None:
+                added, deleted, invalid, moved_in, moved_out = reasons
+                assert new[0] - old[0] == added - deleted - invalid + moved_in - moved_out, n
+        self.ever |= set(after)
+        self.built = True
 
 
 EXAMPLES_PER_COMBO = {
