@@ -78,6 +78,12 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
             page.goto(f"{url}/#!/overview")
             page.wait_for_selector("text=How sure a number is", timeout=30_000)
             assert "-51.33 to 84.67" in page.inner_text("body")
+            # the record of restatements, with its columns
+            page.goto(f"{url}/#!/model/model.nps_warehouse.nps_restatements")
+            page.wait_for_selector("text=a record of every restatement", timeout=30_000)
+            restatements = page.inner_text("body")
+            for column in ("old_nps", "new_nps", "removed_by_delete", "moved_between_categories"):
+                assert column in restatements, column
             page.goto(f"{url}/#!/model/model.nps_warehouse.nps_summary_monthly")
             page.wait_for_selector("text=NPS per calendar month", timeout=30_000)
             # lineage: what the monthly summary is built from
