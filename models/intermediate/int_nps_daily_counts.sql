@@ -14,6 +14,10 @@
     If the current-state model was rebuilt, or a response changed twice before this model saw
     the first change (a failed run in between), the previous day of that response is no longer
     known: this model then recounts every day.
+
+    Each recounted row also keeps what the day showed before (previous_*: null when it had no
+    row) and why it changed (responses_added, removed_by_delete, ...: null when the previous state
+    is not known), which nps_restatements records.
 -#}
 
 {%- set plan = nps_daily_counts_plan() %}
