@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 from bench.data import make_source_table
@@ -81,6 +82,20 @@ def raw_fetches(env: Env) -> list[tuple[str, Any]]:
     ]
 
 
+def best_loader_run(
+    e: dict[str, str], reset: Callable[[], None], command: str
+) -> tuple[float, int]:
+    """The fastest of REPEAT runs of ``nps-loader <command> --date DAY``, each after ``reset``
+    (not timed): (seconds, rows)."""
+
+    def once() -> tuple[float, int]:
+        reset()
+        seconds, result = timed(lambda: loader(e, command, "--date", str(DAY)))
+        return seconds, int(result["rows"])
+
+    return min(once() for _ in range(REPEAT))
+
+
 def run(report: Report, env: Env, rows: int) -> None:
     make_source_table(env.mariadb.admin(), TABLE, rows, days=1)
     measured: list[tuple[str, float, int]] = []
@@ -93,23 +108,13 @@ def run(report: Report, env: Env, rows: int) -> None:
             name = f"full_{target}_{driver}"
             e = {**env.env(target, name, TABLE), "NPS_SOURCE_DRIVER": driver}
 
-            def fresh_run(e: dict[str, str] = e, name: str = name) -> tuple[float, int]:
-                env.fresh(name)  # not timed
-                seconds, result = timed(lambda: loader(e, "run", "--date", str(DAY)))
-                return seconds, int(result["rows"])
-
-            seconds, n = min(fresh_run() for _ in range(REPEAT))
+            seconds, n = best_loader_run(e, lambda name=name: env.fresh(name), "run")
             measured.append(
                 (f"**nps-loader run** ({driver}) → lake → {warehouse}, whole process", seconds, n)
             )
 
         # the load alone, from the extract just written, into an empty warehouse each time
-        def load(e: dict[str, str] = e, name: str = name) -> tuple[float, int]:
-            env.drop_warehouse(name)  # not timed
-            seconds, result = timed(lambda: loader(e, "load", "--date", str(DAY)))
-            return seconds, int(result["rows"])
-
-        seconds, n = min(load() for _ in range(REPEAT))
+        seconds, n = best_loader_run(e, lambda name=name: env.drop_warehouse(name), "load")
         measured.append(
             (
                 f"nps-loader load (the load alone: checksums, one transaction) → {warehouse}, whole process",

@@ -77,6 +77,12 @@
     previous state is not known and the reasons are null.
 -#}
 
+{% macro nps_reasons() -%}
+    {#- why a recount changed a day, one count each (see int_nps_daily_counts' columns) -#}
+    {{ return(['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day']) }}
+{%- endmacro %}
+
+
 {% macro nps_restatement_reasons(plan) -%}
 changes as (
 
@@ -121,7 +127,7 @@ reasons as (
 
     select
         response_date,
-        {%- for reason in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] %}
+        {%- for reason in nps_reasons() %}
         sum(case when reason = '{{ reason }}' then 1 else 0 end) as {{ reason }}{{ ',' if not loop.last }}
         {%- endfor %}
 
@@ -137,7 +143,7 @@ reasons as (
 
     select
         cast(null as date) as response_date,
-        {%- for reason in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] %}
+        {%- for reason in nps_reasons() %}
         cast(null as {{ dbt.type_bigint() }}) as {{ reason }}{{ ',' if not loop.last }}
         {%- endfor %}
     where 1 = 0
@@ -147,7 +153,7 @@ reasons as (
 
 
 {% macro nps_reason_columns(relation, known) -%}
-    {%- for reason in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] -%}
+    {%- for reason in nps_reasons() -%}
         {%- if known -%}
             cast(coalesce({{ relation }}.{{ reason }}, 0) as {{ dbt.type_bigint() }}) as {{ reason }}
         {%- else -%}

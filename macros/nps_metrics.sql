@@ -18,6 +18,12 @@
 {%- endmacro %}
 
 
+{% macro nps_counts() -%}
+    {#- the four counts every summary row carries -#}
+    {{ return(['responses', 'promoters', 'passives', 'detractors']) }}
+{%- endmacro %}
+
+
 {% macro nps_score(promoters, detractors, responses) -%}
     {#- 100.0 first: integer division would turn every NPS between -100 and 100 into 0. -#}
     cast(
@@ -123,7 +129,7 @@
     {#- The counts of the ``days`` days ending on ``window_end``, from the joined daily ``counts``
         rows (responses_7d, promoters_7d, ... for days = 7). -#}
     {%- set in_window = counts ~ '.response_date > ' ~ dbt.dateadd('day', -days, window_end) -%}
-    {%- for measure in ['responses', 'promoters', 'passives', 'detractors'] -%}
+    {%- for measure in nps_counts() -%}
         cast(coalesce(sum(case when {{ in_window }} then {{ counts }}.{{ measure }} end), 0) as {{ dbt.type_bigint() }})
             as {{ measure }}_{{ days }}d{{ ',\n        ' if not loop.last }}
     {%- endfor -%}
@@ -133,7 +139,7 @@
 {#- nps_restatements: the columns of one restatement row, from a relation holding the counts
     after (responses, ...) and before (previous_responses, ...) and the reasons. -#}
 {% macro nps_restatement_columns(grain, period, relation, batch='_batch_at') -%}
-    {%- set measures = ['responses', 'promoters', 'passives', 'detractors'] -%}
+    {%- set measures = nps_counts() -%}
     select
         cast('{{ grain }}' as varchar(5)) as grain,
         {{ relation }}.{{ period }} as period,
@@ -146,7 +152,7 @@
             cast({{ relation }}.{{ m }} as {{ dbt.type_bigint() }}) as new_{{ m }},
         {% endfor -%}
         {{ nps_score(relation ~ '.promoters', relation ~ '.detractors', relation ~ '.responses') }} as new_nps,
-        {% for r in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] -%}
+        {% for r in nps_reasons() -%}
             cast({{ relation }}.{{ r }} as {{ dbt.type_bigint() }}) as {{ r }}{{ ',' if not loop.last }}
         {% endfor %}
     from {{ relation }}
@@ -154,7 +160,7 @@
 
 
 {% macro nps_counts_differ(before, after) -%}
-    {%- for m in ['responses', 'promoters', 'passives', 'detractors'] -%}
+    {%- for m in nps_counts() -%}
         {{ before }}{{ m }} != {{ after }}{{ m }}{{ ' or ' if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
@@ -165,13 +171,13 @@
         the batch recounted: as it was, a new one: nothing; the others: as they are), <count>
         as they show now, and the batch's reasons. -#}
     {%- set columns = [] -%}
-    {%- for m in ['responses', 'promoters', 'passives', 'detractors'] -%}
+    {%- for m in nps_counts() -%}
         {%- do columns.append('sum(case when ' ~ days ~ '._batch_at = ' ~ batch_at ~ ' then coalesce(' ~ days ~ '.previous_' ~ m ~ ', 0) else ' ~ days ~ '.' ~ m ~ ' end) as previous_' ~ m) -%}
     {%- endfor -%}
-    {%- for m in ['responses', 'promoters', 'passives', 'detractors'] -%}
+    {%- for m in nps_counts() -%}
         {%- do columns.append('sum(' ~ days ~ '.' ~ m ~ ') as ' ~ m) -%}
     {%- endfor -%}
-    {%- for r in ['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day'] -%}
+    {%- for r in nps_reasons() -%}
         {%- do columns.append('sum(case when ' ~ days ~ '._batch_at = ' ~ batch_at ~ ' then ' ~ days ~ '.' ~ r ~ ' end) as ' ~ r) -%}
     {%- endfor -%}
     {{ columns | join(',\n        ') }}

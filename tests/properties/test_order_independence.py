@@ -186,7 +186,7 @@ class Restatements:
         self.stack = stack
         self.ever: set[Key] = set()  # every period ever published
         self.seen = 0
-        self.built = False
+        self.last: dict[Key, tuple[int, ...]] = {}  # before the first build there are no marts
 
     def shown(self) -> dict[Key, tuple[int, ...]]:
         out = {}
@@ -210,7 +210,8 @@ class Restatements:
         )
 
     def before_run(self) -> dict[Key, tuple[int, ...]]:
-        return self.shown() if self.built else {}  # before the first build there are no marts
+        # only dbt changes the marts: they show what they showed after the last run
+        return self.last
 
     def check_run(self, before: dict[Key, tuple[int, ...]]) -> None:
         after = self.shown()
@@ -238,7 +239,7 @@ class Restatements:
                 added, deleted, invalid, moved_in, moved_out = reasons
                 assert new[0] - old[0] == added - deleted - invalid + moved_in - moved_out, n
         self.ever |= set(after)
-        self.built = True
+        self.last = after
 
 
 EXAMPLES_PER_COMBO = {
