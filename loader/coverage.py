@@ -24,6 +24,7 @@ from typing import Any
 
 from loader.dates import Window
 from loader.errors import ConfigError
+from loader.tables import DAY_LOADS
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def log_queries(raw_schema: str, run_date: dt.date) -> tuple[str, str]:
     first, last = run_date - dt.timedelta(days=1), run_date + dt.timedelta(days=1)
     return (
         f"select run_date, window_start, window_end, loaded_at from {raw_schema}.nps_loads "
-        f"where run_date between date '{first.isoformat()}' and date '{last.isoformat()}'",
+        f"where run_date between date '{first.isoformat()}' and date '{last.isoformat()}' "
+        f"and {DAY_LOADS}",
         f"select reporting_timezone from {raw_schema}.nps_loads "
         "where reporting_timezone is not null order by loaded_at desc limit 1",
     )

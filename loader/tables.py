@@ -41,6 +41,10 @@ RAW_NPS: tuple[Column, ...] = (
     Column("_run_date", "date", pa.date32(), nullable=False),
     Column("_extract_id", "varchar(64)", pa.string(), nullable=False),
     Column("_loaded_at", "timestamp", pa.timestamp("us"), nullable=False),
+    #: reconcile corrections only (null on the rows of a day's load): the version this row takes
+    #: the place of (it sorts as if its cursor were this), and what it corrects
+    Column("_supersedes", "timestamp", pa.timestamp("us")),
+    Column("_correction", "varchar(32)", pa.string()),
 )
 
 #: raw.nps_loads: one row per load (the audit, and the windows every load is checked against).
@@ -56,13 +60,37 @@ NPS_LOADS: tuple[Column, ...] = (
     Column("loader_version", "varchar(32)", pa.string(), nullable=False),
     Column("loaded_at", "timestamp", pa.timestamp("us"), nullable=False),
     Column("reporting_timezone", "varchar(64)", pa.string()),
+    #: "day" (a day's load) or "reconcile" (corrections; null in rows of older loaders: a day)
+    Column("kind", "varchar(16)", pa.string()),
 )
 
 #: Columns later versions added to a table, appended at its end (tables made by older loaders
 #: get them by ``alter table ... add column``).
 ADDED_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "nps_loads": tuple(c for c in NPS_LOADS if c.name == "reporting_timezone"),
+    "nps": tuple(c for c in RAW_NPS if c.name in ("_supersedes", "_correction")),
+    "nps_loads": tuple(c for c in NPS_LOADS if c.name in ("reporting_timezone", "kind")),
 }
+
+#: raw.nps's columns that a day's load fills (the corrections' two stay null).
+LOADED_COLUMNS: tuple[Column, ...] = tuple(c for c in RAW_NPS if c not in ADDED_COLUMNS["nps"])
+
+#: What a reconcile writes to the lake: the corrected rows as the source has them (or, for a
+#: response deleted from the source, its last loaded version flagged deleted), the day it
+#: belongs to, and the two correction columns.
+CORRECTION_COLUMNS: tuple[Column, ...] = (
+    *SOURCE_COLUMNS,
+    Column("_run_date", "date", pa.date32(), nullable=False),
+    Column("_supersedes", "timestamp", pa.timestamp("us"), nullable=False),
+    Column("_correction", "varchar(32)", pa.string(), nullable=False),
+)
+CORRECTION_SCHEMA = pa.schema(
+    [pa.field(c.name, c.arrow, nullable=c.nullable) for c in CORRECTION_COLUMNS]
+)
+
+#: What a day's load and a reconcile's load are, in raw.nps_loads.kind.
+DAY_LOAD, RECONCILE_LOAD = "day", "reconcile"
+#: Selects the loads of days (the windows coverage and verify read), not reconciles.
+DAY_LOADS = f"coalesce(kind, '{DAY_LOAD}') = '{DAY_LOAD}'"
 
 #: Every extract's schema: the source columns.
 EXTRACT_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in SOURCE_COLUMNS])

@@ -76,13 +76,11 @@ class VerifyResult:
 
     def next_step(self) -> str:
         """What to run to repair the days that differ."""
-        first, last = self.days[0], max(self.days[-1], self.last_loaded or self.days[-1])
+        first, last = self.days[0], self.days[-1]
         return (
-            f"next: nps-loader backfill --start {first} --end {last}, then "
-            f"dbt run --vars '{{start_date: {first}, end_date: {last}}}', then verify again; a "
-            "day that still differs holds a hard delete or a cursor that moved backwards in "
-            "the source, which `dbt run --full-refresh` repairs after that backfill "
-            "(docs/operations.md, 'When verify fails')"
+            f"next: nps-loader reconcile --start {first} --end {last} names the ids behind it "
+            "(deleted from the source, rewritten, never loaded); add --apply to correct them, "
+            "then dbt run, then verify again (docs/operations.md, 'When verify fails')"
         )
 
 

@@ -79,7 +79,7 @@
 
 {% macro nps_reasons() -%}
     {#- why a recount changed a day, one count each (see int_nps_daily_counts' columns) -#}
-    {{ return(['responses_added', 'removed_by_delete', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day']) }}
+    {{ return(['responses_added', 'removed_by_delete', 'removed_by_reconcile', 'removed_as_invalid', 'moved_between_categories', 'moved_from_another_day', 'moved_to_another_day']) }}
 {%- endmacro %}
 
 
@@ -92,6 +92,7 @@ changes as (
         category,
         previous_category,
         is_deleted,
+        _correction,
         (not is_deleted and reject_reason is null) as is_counted,
         previous_category is not null as was_counted
 
@@ -108,7 +109,11 @@ classified as (
     union all
     select
         previous_response_date as response_date,
-        case when is_deleted then 'removed_by_delete' else 'removed_as_invalid' end as reason
+        case
+            when is_deleted and _correction = 'deleted_from_source' then 'removed_by_reconcile'
+            when is_deleted then 'removed_by_delete'
+            else 'removed_as_invalid'
+        end as reason
     from changes
     where was_counted and not is_counted
     union all

@@ -230,6 +230,136 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
     sys.exit(1)
 
 
+@main.command()
+@click.option("--start", required=True, help="First day of created_at (YYYY-MM-DD)")
+@click.option("--end", required=True, help="Last day, inclusive (YYYY-MM-DD)")
+@click.option("--apply", is_flag=True, help="Write the corrections (default: a dry run)")
+@click.option(
+    "--max-delete-fraction",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Refuse --apply when the deletes exceed this share of the range's responses",
+)
+@click.option(
+    "--force", is_flag=True, help="Apply past the guards (too many deletes, an empty source)"
+)
+@options("source", "lake", "warehouse", "reporting", "output")
+@handle_errors
+def reconcile(
+    start: str, end: str, apply: bool, max_delete_fraction: float, force: bool, **kw: Any
+) -> None:
+    """Repair what a cursor-based copy cannot see: hard deletes, rewritten history, missed rows.
+
+    Compares the source's current rows created on --start..--end (days of the reporting zone)
+    with the warehouse's current state, and reports per day the ids deleted from the source,
+    the ids whose content differs and the ids never loaded. A dry run unless --apply, which
+    writes the corrections to the lake and raw.nps (folded in by the next dbt run).
+
+    \b
+    Example:
+      nps-loader reconcile --start 2021-09-01 --end 2021-09-30
+      nps-loader reconcile --start 2021-09-01 --end 2021-09-30 --apply && dbt run
+    """
+    from loader.reconcile import GuardError, guard
+    from loader.reconcile import reconcile as run_reconcile
+
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    outcome = run_reconcile(settings_from(kw), first, last, apply, max_delete_fraction, force)
+    text = reconcile_text(outcome, apply)
+    if not apply and outcome.comparison.corrections:
+        try:
+            guard(outcome.comparison, max_delete_fraction, force)
+        except GuardError as exc:
+            text += "\n--apply would refuse: " + str(exc).removeprefix("reconcile refused: ")
+    report(kw, reconcile_json(outcome, apply), text)
+
+
+def reconcile_json(outcome: Any, apply: bool) -> dict[str, Any]:
+    c = outcome.comparison
+    return {
+        "command": "reconcile",
+        "start": c.first,
+        "end": c.last,
+        "applied": outcome.applied is not None,
+        "dry_run": not apply,
+        "corrections": len(c.corrections),
+        "reconcile_id": outcome.applied.extract_id if outcome.applied else None,
+        "source_rows": c.source_rows,
+        "warehouse_rows": c.warehouse_rows,
+        "deleted": c.total("deleted"),
+        "differs": c.total("differs"),
+        "never_loaded": c.total("never_loaded"),
+        "pending": c.total("pending"),
+        "future_cursor": c.total("future"),
+        "days": [r.as_json() for r in c.days.values() if r.corrections or r.pending or r.future],
+    }
+
+
+def reconcile_text(outcome: Any, apply: bool) -> str:
+    c = outcome.comparison
+    span = f"{c.first}..{c.last}"
+    n = len(c.corrections)
+    rows = [r for r in c.days.values() if r.corrections or r.pending or r.future]
+    head = f"reconcile {span}: {c.source_rows} source rows, {c.warehouse_rows} in the warehouse"
+    if not rows:
+        return f"{head}; they match: nothing to correct"
+    header = (
+        "day",
+        "source",
+        "warehouse",
+        "deleted",
+        "differs",
+        "never_loaded",
+        "pending",
+        "future",
+    )
+    table = [header] + [
+        (
+            str(r.day),
+            str(r.source_rows),
+            str(r.warehouse_rows),
+            str(len(r.deleted)),
+            str(len(r.differs)),
+            str(len(r.never_loaded)),
+            str(r.pending),
+            str(len(r.future)),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = [
+        head,
+        *("  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in table),
+    ]
+    for r in rows:
+        for what, ids in (
+            ("deleted from the source", r.deleted),
+            ("differ", [f"{i} ({why})" for i, why in r.differs]),
+            ("never loaded", r.never_loaded),
+            ("cursor in the future (not corrected: fix the source)", r.future),
+        ):
+            if ids:
+                shown = ", ".join(str(i) for i in ids[:10]) + (" ..." if len(ids) > 10 else "")
+                lines.append(f"{r.day}: {what}: {shown}")
+    if c.total("pending"):
+        lines.append(
+            f"{c.total('pending')} row(s) changed after the newest loaded window are left to "
+            "the daily runs"
+        )
+    if outcome.applied is not None:
+        lines.append(
+            f"applied {n} correction(s) (reconcile {outcome.applied.extract_id}) to raw.nps; "
+            f"next: dbt run"
+        )
+    elif n and not apply:
+        lines.append(
+            f"dry run: {n} correction(s) not written; next: nps-loader reconcile --start "
+            f"{c.first} --end {c.last} --apply, then dbt run"
+        )
+    return "\n".join(lines)
+
+
 @main.command("demo-source")
 @click.option(
     "--path", "path_", default="demo/source.db", show_default=True, help="SQLite file to write"

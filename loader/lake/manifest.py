@@ -25,6 +25,11 @@ def manifest_key(run_date: dt.date) -> str:
     return f"{day_prefix(run_date)}/_manifest.json"
 
 
+def reconcile_prefix(reconcile_id: str) -> str:
+    """A reconcile's own immutable folder (its manifest inside it: there is no "latest")."""
+    return f"nps/reconcile/reconcile_id={reconcile_id}"
+
+
 @dataclass(frozen=True)
 class PartFile:
     key: str
@@ -54,11 +59,16 @@ class Manifest:
     reporting_timezone: str | None = None
     #: made with --change-reporting-timezone: its load may switch the warehouse's zone
     changes_reporting_timezone: bool = False
+    #: "day" (an extract of a day's window) or "reconcile" (the corrections of a range of days:
+    #: run_date..end_date, the window is their created_at range)
+    kind: str = "day"
+    end_date: dt.date | None = None
 
     def to_json(self) -> builtins.bytes:
         body = asdict(self)
-        for name in ("run_date", "window_start", "window_end", "extracted_at"):
-            body[name] = getattr(self, name).isoformat()
+        for name in ("run_date", "window_start", "window_end", "extracted_at", "end_date"):
+            value = getattr(self, name)
+            body[name] = value.isoformat() if value is not None else None
         return json.dumps(body, indent=2, sort_keys=True).encode()
 
     @classmethod
@@ -81,6 +91,8 @@ class Manifest:
                 manifest_version=int(body["manifest_version"]),
                 reporting_timezone=body.get("reporting_timezone"),
                 changes_reporting_timezone=bool(body.get("changes_reporting_timezone", False)),
+                kind=str(body.get("kind", "day")),
+                end_date=dt.date.fromisoformat(body["end_date"]) if body.get("end_date") else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise LakeError(

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loader.errors import LakeError
-from loader.lake.manifest import Manifest, PartFile, manifest_key
+from loader.lake.manifest import Manifest, PartFile, manifest_key, reconcile_prefix
 from loader.lake.storage import Lake
-from loader.tables import EXTRACT_SCHEMA
+from loader.tables import CORRECTION_SCHEMA, EXTRACT_SCHEMA
 
 
 def read_manifest(lake: Lake, run_date: dt.date) -> Manifest:
@@ -49,6 +49,21 @@ class Extract:
     @classmethod
     def latest(cls, lake: Lake, run_date: dt.date) -> Extract:
         return cls(lake, read_manifest(lake, run_date))
+
+    @classmethod
+    def reconcile(cls, lake: Lake, reconcile_id: str) -> Extract:
+        """A reconcile's corrections (its own folder and manifest)."""
+        key = f"{reconcile_prefix(reconcile_id)}/_manifest.json"
+        if not lake.exists(key):
+            raise LakeError(f"no reconcile {reconcile_id} in {lake.url} ({key} is missing)")
+        manifest = Manifest.from_json(lake.get_bytes(key), lake.uri(key))
+        if manifest.kind != "reconcile" or manifest.extract_id != reconcile_id:
+            raise LakeError(f"manifest {lake.uri(key)} is not the one of reconcile {reconcile_id}")
+        return cls(lake, manifest)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return CORRECTION_SCHEMA if self.manifest.kind == "reconcile" else EXTRACT_SCHEMA
 
     def uri(self, key: str) -> str:
         return self.lake.uri(key)
@@ -111,8 +126,8 @@ class Extract:
             parquet = pq.ParquetFile(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as exc:
             raise LakeError(f"{where} is not a readable Parquet file: {exc}") from None
-        if not parquet.schema_arrow.equals(EXTRACT_SCHEMA):
-            raise LakeError(f"{where} has schema {parquet.schema_arrow}, expected {EXTRACT_SCHEMA}")
+        if not parquet.schema_arrow.equals(self.schema):
+            raise LakeError(f"{where} has schema {parquet.schema_arrow}, expected {self.schema}")
         if parquet.metadata.num_rows != part.rows:
             raise LakeError(
                 f"{where} has {parquet.metadata.num_rows} rows, its manifest says {part.rows}"

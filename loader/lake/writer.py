@@ -29,10 +29,10 @@ import pyarrow.parquet as pq
 
 from loader.dates import Window
 from loader.errors import LakeError
-from loader.lake.manifest import Manifest, PartFile, day_prefix, manifest_key
+from loader.lake.manifest import Manifest, PartFile, day_prefix, manifest_key, reconcile_prefix
 from loader.lake.storage import Lake, discard
 from loader.source import SourceSpec, read_window
-from loader.tables import EXTRACT_SCHEMA
+from loader.tables import CORRECTION_SCHEMA, EXTRACT_SCHEMA
 
 #: Rows per Parquet row group: DuckDB's own row group size, so its reader scans one Parquet
 #: row group per thread into one table row group. With the 50,000-row groups the source batches
@@ -172,6 +172,55 @@ def extract_day(
     try:
         lake.put_bytes(manifest_key(window.run_date), manifest.to_json())
     except LakeError as exc:  # the parts are published but nothing points at them: remove them
+        discard(lake, folder_key, exc)
+        raise
+    return manifest
+
+
+def write_corrections(
+    lake: Lake,
+    corrections: pa.Table,
+    days: tuple[dt.date, dt.date],
+    window: tuple[dt.datetime, dt.datetime],
+    spec: SourceSpec,
+    zone: str,
+) -> Manifest:
+    """A reconcile's corrections (rows of CORRECTION_SCHEMA) as an immutable extract of their
+    own, ``{lake}/nps/reconcile/reconcile_id=X/``, its ``_manifest.json`` written last."""
+    extracted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    reconcile_id = new_extract_id(extracted_at)
+    folder_key = reconcile_prefix(reconcile_id)
+    with lake.staging(folder_key) as folder:
+        path = folder / "part-00000.parquet"
+        pq.write_table(corrections.cast(CORRECTION_SCHEMA), path, **PARQUET_OPTIONS)
+        files = [
+            PartFile(
+                f"{folder_key}/{path.name}",
+                corrections.num_rows,
+                path.stat().st_size,
+                _sha256(path),
+            )
+        ]
+        (folder / "copy.manifest").write_bytes(copy_manifest(lake, files))
+    manifest = Manifest(
+        run_date=days[0],
+        end_date=days[1],
+        kind="reconcile",
+        extract_id=reconcile_id,
+        window_start=window[0],
+        window_end=window[1],
+        rows=corrections.num_rows,
+        bytes=files[0].bytes,
+        files=tuple(files),
+        source_table=spec.table,
+        cursor_column=spec.cursor_column,
+        extracted_at=extracted_at,
+        copy_manifest_key=f"{folder_key}/copy.manifest",
+        reporting_timezone=zone,
+    )
+    try:
+        lake.put_bytes(f"{folder_key}/_manifest.json", manifest.to_json())
+    except LakeError as exc:
         discard(lake, folder_key, exc)
         raise
     return manifest

@@ -79,3 +79,6 @@ class RowFilter:
     end: dt.datetime
     #: also look for rows that no window can read (cursor NULL or after this instant) and warn
     outliers_after: dt.datetime | None = None
+    #: return the rows in the order of the filter's column (reconcile: by created_at, read
+    #: through its index)
+    ordered: bool = False

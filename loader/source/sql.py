@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -49,12 +50,13 @@ def select_sql(spec: SourceSpec, row_filter: RowFilter, quote: str, placeholder:
     return (
         f"select {', '.join(exprs)} from {q(spec.table)} "
         f"where {column} >= {placeholder} and {column} < {placeholder}"
+        + (f" order by {column}" if row_filter.ordered else "")
     )
 
 
 def duplicates_sql(spec: SourceSpec, row_filter: RowFilter, quote: str, placeholder: str) -> str:
     """Ids that appear more than once among the rows a read returns (at most 11 of them)."""
-    select = select_sql(spec, row_filter, quote, placeholder)
+    select = select_sql(spec, dataclasses.replace(row_filter, ordered=False), quote, placeholder)
     where = select[select.index(" where ") :]
     table, id_ = f"{quote}{spec.table}{quote}", f"{quote}id{quote}"
     return (

@@ -4,7 +4,7 @@ the load record, the protocol) and picks the module for a dbt target."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +37,15 @@ class Warehouse(Protocol):
         (so concurrent loads of a day leave raw holding the extract the lake names), check it
         leaves no gap between loaded windows, delete the day's raw rows, insert the extract, log
         the load."""
+        ...
+
+    def load_corrections(self, extract: Extract) -> LoadResult:
+        """In one transaction, under the load lock: insert a reconcile's corrections (checked
+        part by part against their manifest) into raw.nps, log the load as a reconcile."""
+        ...
+
+    def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
+        """Run a read-only query (``%s`` placeholders), its rows fetched a batch at a time."""
         ...
 
     def load_log(self, run_date: dt.date) -> LoadLog:
@@ -85,6 +94,7 @@ def loads_row(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> tupl
             "loader_version": manifest.loader_version,
             "loaded_at": loaded_at,
             "reporting_timezone": manifest.reporting_timezone,
+            "kind": manifest.kind,
         },
     )
 

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,16 @@ import duckdb
 from loader.coverage import LoadLog, log_queries
 from loader.errors import LakeError, WarehouseError, first_line
 from loader.lake import Lake
+from loader.lake.reader import Extract
 from loader.profile import Target
-from loader.tables import NPS_LOADS, insert_values
+from loader.tables import (
+    LOADED_COLUMNS,
+    NPS_LOADS,
+    RAW_NPS,
+    SOURCE_COLUMNS,
+    column_list,
+    insert_values,
+)
 from loader.warehouse import (
     LoadResult,
     checked_extract,
@@ -56,15 +64,21 @@ class DuckDBWarehouse:
             manifest = extract.manifest
             loaded_at = utc_now()
             # DuckDB's delete returns the number of rows it deleted
-            replaced = _count(con, f"delete from {raw}.nps where _run_date = ?", manifest.run_date)
+            # (a reconcile's corrections are not the day's load: they stay)
+            replaced = _count(
+                con,
+                f"delete from {raw}.nps where _run_date = ? and _correction is null",
+                manifest.run_date,
+            )
             # DuckDB reads each verified part with its own Parquet reader: a large day's appends
             # then go to the database file as they are made, and memory stays flat (an 8M-row
             # day: 284 MB peak for the whole run, bench/results.md), in the same one transaction.
             with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
                 for path in extract.part_files(Path(folder)):
                     con.execute(
-                        f"insert into {raw}.nps select id, created_at, modified, deleted, score, "
-                        "?::date, ?, ?::timestamp from read_parquet(?)",
+                        f"insert into {raw}.nps ({column_list(LOADED_COLUMNS)}) select "
+                        f"{column_list(SOURCE_COLUMNS)}, ?::date, ?, ?::timestamp "
+                        "from read_parquet(?)",
                         [manifest.run_date, manifest.extract_id, loaded_at, str(path)],
                     )
             con.execute(
@@ -72,7 +86,9 @@ class DuckDBWarehouse:
                 list(loads_row(manifest, replaced, loaded_at)),
             )
             loaded = _count(
-                con, f"select count(*) from {raw}.nps where _run_date = ?", manifest.run_date
+                con,
+                f"select count(*) from {raw}.nps where _run_date = ? and _correction is null",
+                manifest.run_date,
             )
             if loaded != manifest.rows:
                 raise WarehouseError(
@@ -100,6 +116,53 @@ class DuckDBWarehouse:
             con.rollback()
             raise
         return LoadResult(manifest.run_date, manifest.extract_id, loaded, replaced, loaded_at)
+
+    def load_corrections(self, extract: Extract) -> LoadResult:
+        raw, con, manifest = self.raw_schema, self.con, extract.manifest
+        con.begin()
+        try:
+            loaded_at = utc_now()
+            with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
+                for path in extract.part_files(Path(folder)):
+                    con.execute(
+                        f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
+                        f"{column_list(SOURCE_COLUMNS)}, _run_date, ?, ?::timestamp, "
+                        "_supersedes, _correction from read_parquet(?)",
+                        [manifest.extract_id, loaded_at, str(path)],
+                    )
+            con.execute(
+                insert_values(f"{raw}.nps_loads", NPS_LOADS, "?"),
+                list(loads_row(manifest, 0, loaded_at)),
+            )
+            loaded = _count(
+                con, f"select count(*) from {raw}.nps where _extract_id = ?", manifest.extract_id
+            )
+            if loaded != manifest.rows:
+                raise WarehouseError(
+                    f"loaded {loaded} corrections but the manifest has {manifest.rows}"
+                )
+            con.commit()
+        except duckdb.Error as exc:
+            con.rollback()
+            raise WarehouseError(
+                f"loading the corrections into DuckDB {self.path} failed: {first_line(exc)}"
+            ) from None
+        except BaseException:
+            con.rollback()
+            raise
+        return LoadResult(manifest.run_date, manifest.extract_id, loaded, 0, loaded_at)
+
+    def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
+        try:
+            cur = self.con.cursor()
+            cur.execute(sql.replace("%s", "?"), list(params))
+            while rows := cur.fetchmany(50_000):
+                yield from rows
+            cur.close()
+        except duckdb.CatalogException as exc:
+            raise WarehouseError(f"{first_line(exc)} (run dbt on this warehouse first)") from None
+        except duckdb.Error as exc:
+            raise WarehouseError(first_line(exc)) from None
 
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         try:

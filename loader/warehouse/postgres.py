@@ -15,7 +15,7 @@ from loader.lake import Lake
 from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.profile import Target
-from loader.tables import NPS_LOADS, RAW_NPS, SOURCE_COLUMNS, arrow_schema
+from loader.tables import LOADED_COLUMNS, NPS_LOADS, RAW_NPS, SOURCE_COLUMNS, arrow_schema
 from loader.warehouse import (
     LoadResult,
     checked_extract,
@@ -25,7 +25,7 @@ from loader.warehouse import (
     read_log,
     utc_now,
 )
-from loader.warehouse.libpq import connect, run_query
+from loader.warehouse.libpq import connect, run_query, stream_query
 
 #: Every load takes this transaction-scoped advisory lock, so concurrent loaders queue up.
 LOAD_LOCK_KEY = 0x6E7073  # "nps"
@@ -77,7 +77,7 @@ def _ingest_tables(
 
     def table() -> pa.Table:
         t = pa.Table.from_batches(pending)
-        for column in RAW_NPS[len(SOURCE_COLUMNS) :]:  # the load's own columns
+        for column in LOADED_COLUMNS[len(SOURCE_COLUMNS) :]:  # the load's own columns
             value: Any = pa.scalar(stamps[column.name], column.arrow)
             t = t.append_column(column.name, pa.repeat(value, t.num_rows))
         return t
@@ -163,7 +163,7 @@ class PostgresWarehouse:
                 loaded_at = utc_now()
                 cur.execute(
                     f"with deleted as (delete from {raw}.nps where _run_date = date '{day}' "
-                    "returning 1) select count(*) from deleted"
+                    "and _correction is null returning 1) select count(*) from deleted"
                 )
                 replaced = int(cur.fetchone()[0])
                 copied = 0
@@ -185,6 +185,53 @@ class PostgresWarehouse:
             conn.rollback()
             raise
         return LoadResult(manifest.run_date, manifest.extract_id, copied, replaced, loaded_at)
+
+    def load_corrections(self, extract: Extract) -> LoadResult:
+        """Like a day's load: the advisory lock, a binary COPY of the corrections (each part
+        checked first), the audit row, the count check, in one transaction."""
+        import adbc_driver_manager
+
+        manifest = extract.manifest
+        conn = self._bulk_connection()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"select pg_advisory_xact_lock({LOAD_LOCK_KEY})")
+                cur.fetchall()
+                loaded_at = utc_now()
+                copied = 0
+                for batch in extract.batches():
+                    table = pa.Table.from_batches([batch])
+                    stamps = {"_extract_id": manifest.extract_id, "_loaded_at": loaded_at}
+                    columns: list[Any] = []
+                    for c in RAW_NPS:
+                        if c.name in table.column_names:
+                            columns.append(table.column(c.name))
+                        else:
+                            value: Any = pa.scalar(stamps[c.name], c.arrow)
+                            columns.append(pa.repeat(value, table.num_rows))
+                    rows = pa.table(columns, schema=arrow_schema(RAW_NPS))
+                    copied += int(
+                        cur.adbc_ingest("nps", rows, mode="append", db_schema_name=self.raw_schema)
+                    )
+                if copied != manifest.rows:
+                    raise WarehouseError(
+                        f"COPY loaded {copied} corrections, the manifest has {manifest.rows}"
+                    )
+                audit = _audit_table(manifest, 0, loaded_at)
+                cur.adbc_ingest("nps_loads", audit, mode="append", db_schema_name=self.raw_schema)
+            conn.commit()
+        except adbc_driver_manager.Error as exc:
+            conn.rollback()
+            raise WarehouseError(
+                f"loading the corrections into PostgreSQL failed: {_adbc_first_line(exc)}"
+            ) from None
+        except BaseException:
+            conn.rollback()
+            raise
+        return LoadResult(manifest.run_date, manifest.extract_id, copied, 0, loaded_at)
+
+    def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
+        return stream_query(self.conn, sql, params)
 
     def _bulk_connection(self) -> Any:
         if self._adbc is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +21,12 @@ from loader.coverage import LoadLog
 from loader.errors import ConfigError, WarehouseError, first_line
 from loader.lake import Lake
 from loader.lake.manifest import Manifest
+from loader.lake.reader import Extract
 from loader.profile import Target
 from loader.tables import (
     ADDED_COLUMNS,
+    CORRECTION_COLUMNS,
+    LOADED_COLUMNS,
     NPS_LOADS,
     RAW_NPS,
     SOURCE_COLUMNS,
@@ -38,7 +41,7 @@ from loader.warehouse import (
     read_log,
     utc_now,
 )
-from loader.warehouse.libpq import connect, run_query
+from loader.warehouse.libpq import connect, run_query, stream_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -74,20 +77,21 @@ def lock_statement(raw_schema: str) -> Statement:
     return Statement(f"lock table {raw_schema}.nps")
 
 
-#: Which of the columns later loaders added to raw.nps_loads a table already has.
+#: Which of the columns later loaders added to the raw tables they already have.
 MISSING_COLUMNS_SQL = (
-    "select column_name from information_schema.columns "
-    "where table_schema = %s and table_name = 'nps_loads'"
+    "select table_name, column_name from information_schema.columns "
+    "where table_schema = %s and table_name in ('nps', 'nps_loads')"
 )
 
 
-def migration_statements(raw_schema: str, present: set[str]) -> list[str]:
-    """Redshift has no ``add column if not exists``: add what ``present`` (the columns
-    raw.nps_loads has) lacks."""
+def migration_statements(raw_schema: str, present: set[tuple[str, str]]) -> list[str]:
+    """Redshift has no ``add column if not exists``: add what ``present`` ((table, column) of
+    the raw tables) lacks."""
     return [
-        f"alter table {raw_schema}.nps_loads add column {column.name} {column.sql}"
-        for column in ADDED_COLUMNS["nps_loads"]
-        if column.name not in present
+        f"alter table {raw_schema}.{table} add column {column.name} {column.sql}"
+        for table, columns in ADDED_COLUMNS.items()
+        for column in columns
+        if (table, column.name) not in present
     ]
 
 
@@ -113,10 +117,12 @@ def load_statements(
         copy_statement(copy_manifest_uri, iam_role),
         Statement("select pg_last_copy_count()", kind="count"),
         Statement(
-            f"delete from {raw}.nps where _run_date = %s", (manifest.run_date,), kind="delete"
+            f"delete from {raw}.nps where _run_date = %s and _correction is null",
+            (manifest.run_date,),
+            kind="delete",
         ),
         Statement(
-            f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
+            f"insert into {raw}.nps ({column_list(LOADED_COLUMNS)}) select "
             f"{column_list(SOURCE_COLUMNS)}, %s, %s, %s from {STAGE_TABLE}",
             (manifest.run_date, manifest.extract_id, loaded_at),
         ),
@@ -124,6 +130,40 @@ def load_statements(
             insert_values(f"{raw}.nps_loads", NPS_LOADS, "%s"),
             # rows_replaced (-1 here) is filled in from the delete's row count at run time
             loads_row(manifest, -1, loaded_at),
+            kind="audit",
+        ),
+        Statement(f"drop table {STAGE_TABLE}"),
+    ]
+
+
+def correction_statements(
+    raw_schema: str,
+    manifest: Manifest,
+    copy_manifest_uri: str,
+    iam_role: str,
+    loaded_at: dt.datetime,
+) -> list[Statement]:
+    """The statements of a reconcile's load, to run between ``begin`` and ``commit``: COPY the
+    corrections (CORRECTION_COLUMNS, by position) into a stage table, append them to raw.nps
+    with the load's id and time, log the load as a reconcile. Nothing is deleted."""
+    raw = raw_schema
+    return [
+        lock_statement(raw),
+        Statement(
+            f"create temp table {STAGE_TABLE} "
+            f"({', '.join(f'{c.name} {c.sql}' for c in CORRECTION_COLUMNS)})"
+        ),
+        copy_statement(copy_manifest_uri, iam_role),
+        Statement("select pg_last_copy_count()", kind="count"),
+        Statement(
+            f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
+            f"{column_list(SOURCE_COLUMNS)}, _run_date, %s, %s, _supersedes, _correction "
+            f"from {STAGE_TABLE}",
+            (manifest.extract_id, loaded_at),
+        ),
+        Statement(
+            insert_values(f"{raw}.nps_loads", NPS_LOADS, "%s"),
+            loads_row(manifest, 0, loaded_at),
             kind="audit",
         ),
         Statement(f"drop table {STAGE_TABLE}"),
@@ -159,7 +199,8 @@ class RedshiftWarehouse:
             for statement in ddl:
                 cur.execute(statement)
             cur.execute(MISSING_COLUMNS_SQL, (raw_schema,))
-            for statement in migration_statements(raw_schema, {row[0] for row in cur.fetchall()}):
+            present = {(row[0], row[1]) for row in cur.fetchall()}
+            for statement in migration_statements(raw_schema, present):
                 cur.execute(statement)
 
     def load_log(self, run_date: dt.date) -> LoadLog:
@@ -208,6 +249,38 @@ class RedshiftWarehouse:
         return LoadResult(
             manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at
         )
+
+    def load_corrections(self, extract: Extract) -> LoadResult:
+        import psycopg2
+
+        if not extract.lake.url.startswith("s3://"):
+            raise ConfigError(_NEEDS_S3)
+        manifest = extract.manifest
+        try:
+            with self.conn, self.conn.cursor() as cur:
+                cur.execute(lock_statement(self.raw_schema).sql)
+                extract.verify()  # every part's checksum, before Redshift copies it from S3
+                loaded_at = utc_now()
+                for statement in correction_statements(
+                    self.raw_schema,
+                    manifest,
+                    extract.uri(manifest.copy_manifest_key),
+                    self.iam_role,
+                    loaded_at,
+                ):
+                    cur.execute(statement.sql, statement.params or None)
+                    if statement.kind == "count" and int(cur.fetchone()[0]) != manifest.rows:
+                        raise WarehouseError(
+                            f"COPY loaded fewer corrections than the manifest's {manifest.rows}"
+                        )
+        except psycopg2.Error as exc:
+            raise WarehouseError(
+                f"loading the corrections into Redshift failed: {first_line(exc)}"
+            ) from None
+        return LoadResult(manifest.run_date, manifest.extract_id, manifest.rows, 0, loaded_at)
+
+    def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
+        return stream_query(self.conn, sql, params)
 
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         return run_query(self.conn, sql, params)

@@ -109,6 +109,8 @@ final as (
         _run_date,
         _extract_id,
         _loaded_at,
+        _supersedes,
+        _correction,
         {{ nps_run_timestamp() }} as _batch_at,
         previous_batch_at as _previous_batch_at,
         {% if batch.mode == 'since_last_run' or rebuilding -%}

@@ -16,7 +16,9 @@ renamed as (
         cast(score as integer) as score,
         _run_date,
         _extract_id,
-        _loaded_at
+        _loaded_at,
+        cast(_supersedes as {{ dbt.type_timestamp() }}) as _supersedes,
+        _correction
 
     from source
 

@@ -103,15 +103,18 @@ def test_a_failed_verify_names_the_days_and_its_advice_repairs_them(
     assert lines[2].startswith("2021-09-17: source has promoters/passives/detractors 0/0/1")
     advice = lines[3]
     assert advice.startswith(
-        "next: nps-loader backfill --start 2021-09-16 --end 2021-09-17, then "
-        "dbt run --vars '{start_date: 2021-09-16, end_date: 2021-09-17}'"
+        "next: nps-loader reconcile --start 2021-09-16 --end 2021-09-17 names the ids behind it"
     )
-    assert "dbt run --full-refresh" in advice
+    assert "add --apply to correct them, then dbt run" in advice
 
-    # the advice, followed as written, repairs both days
-    cli(duckdb_stack, source, "backfill", "--start", str(D), "--end", str(d2))
-    dbt_cli(duckdb_stack, "run", "--vars", f"{{start_date: {D}, end_date: {d2}}}")
-    dbt_cli(duckdb_stack, "run", "--full-refresh")
+    # the advice, followed as written, repairs both days: no backfill, no full refresh
+    dry = cli(duckdb_stack, source, "reconcile", "--start", str(D), "--end", str(d2))
+    assert "2021-09-16: deleted from the source: 1" in dry.stdout, dry.stdout
+    assert "2021-09-17: differ: 3 (history rewritten (cursor moved backwards))" in dry.stdout
+    assert "--apply would refuse: it would delete 1 of the 3 responses" in dry.stdout
+    apply = ("--apply", "--max-delete-fraction", "0.5")  # 1 of 3 is a third of this tiny range
+    cli(duckdb_stack, source, "reconcile", "--start", str(D), "--end", str(d2), *apply)
+    dbt_cli(duckdb_stack, "run")
     fixed = cli(duckdb_stack, source, "verify", "--start", str(D), "--end", str(d2))
     assert "2 days match the source" in fixed.stdout
 
