@@ -37,6 +37,7 @@ from loader.dates import local_midnight_utc
 from loader.errors import ConfigError, LoaderError, WarehouseError
 from loader.lake.reader import Extract
 from loader.lake.writer import write_corrections
+from loader.relations import Relations
 from loader.settings import Settings
 from loader.source import RowFilter, read_rows
 from loader.tables import CORRECTION_SCHEMA, DAY_LOADS
@@ -121,25 +122,40 @@ class Comparison:
         return self.total("warehouse_rows")
 
 
-def current_state_sql(raw_schema: str, where: str, ordered: bool = True) -> str:
-    """The latest version of every id with a version matching ``where`` (on raw.nps), in the
-    order of macros/nps_versions.sql; of those, the ones matching ``where`` themselves,
+def current_state_sql(raw_schema: str, model: str | None, where: str, ordered: bool = True) -> str:
+    """The newest version of every id with a version matching ``where``, in the order of
+    macros/nps_versions.sql, among raw.nps's rows and (``model``: int_nps_responses_current,
+    once dbt has built it) the version dbt stores, which a re-run day can have dropped from raw
+    while the incremental model keeps it. Of those, the ones matching ``where`` themselves,
     ordered by created_at."""
     low = "cast('1900-01-01 00:00:00' as timestamp)"
     order = (
-        "coalesce(n._supersedes, n.modified) desc, "
-        f"coalesce(case when n._correction is not null then n._loaded_at end, {low}) desc, "
-        f"coalesce(n.created_at, {low}) desc, n._loaded_at desc, n._extract_id desc"
+        "coalesce(_supersedes, modified) desc, "
+        f"coalesce(case when _correction is not null then _loaded_at end, {low}) desc, "
+        f"coalesce(created_at, {low}) desc, _loaded_at desc, _extract_id desc"
     )
+    columns = "id, created_at, modified, {deleted}, score, _supersedes, _correction, _loaded_at, _extract_id"
+    held = f"select {columns.format(deleted='coalesce(deleted, false) as deleted')} from {raw_schema}.nps"
+    if model is not None:
+        held += f" union all select {columns.format(deleted='is_deleted as deleted')} from {model}"
     return (
-        f"with ids as (select distinct id from {raw_schema}.nps where {where}), "
-        "versions as (select n.id, n.created_at, n.modified, coalesce(n.deleted, false) as deleted, "
-        "n.score, coalesce(n._supersedes, n.modified) as version, n._correction, "
-        f"row_number() over (partition by n.id order by {order}) as version_rank "
-        f"from {raw_schema}.nps as n join ids on n.id = ids.id) "
+        f"with held as ({held}), ids as (select distinct id from held where {where}), "
+        "versions as (select held.*, coalesce(_supersedes, modified) as version, "
+        f"row_number() over (partition by held.id order by {order}) as version_rank "
+        "from held where held.id in (select id from ids)) "
         "select id, created_at, modified, deleted, score, version, _correction from versions "
         f"where version_rank = 1 and {where}" + (" order by created_at, id" if ordered else "")
     )
+
+
+def _model(warehouse: Warehouse, settings: Settings) -> str | None:
+    """int_nps_responses_current, when dbt has built it."""
+    name = Relations(settings.warehouse_target().schema, settings.raw_schema).current_state
+    try:
+        warehouse.query(f"select 1 from {name} where 1 = 0", ())
+    except WarehouseError:
+        return None
+    return name
 
 
 class _Days:
@@ -267,7 +283,8 @@ def compare(
     bounds = (midnights[0], midnights[-1])
     result = Comparison(first, last, zone, bounds, {}, [])
     in_range = "created_at >= %s and created_at < %s"
-    stored_sql = current_state_sql(raw, in_range)
+    model = _model(warehouse, settings)
+    stored_sql = current_state_sql(raw, model, in_range)
     missing: dict[int, tuple[dt.date, Content]] = {}  # in the source's range only
     gone: dict[int, tuple[dt.date, Stored]] = {}  # in the warehouse's range only
 
@@ -318,7 +335,7 @@ def compare(
         result.day(day).differs.append((id_, "created_at rewritten"))
         correct(day, id_, content, _newest(content[1], stored.version), DIFFERS)
     # in the range now, but the warehouse holds the id on a day outside it
-    elsewhere = _stored_by_id(warehouse, raw, sorted(missing))
+    elsewhere = _stored_by_id(warehouse, raw, model, sorted(missing))
     for id_, (day, content) in sorted(missing.items()):
         if id_ in elsewhere:
             stored = elsewhere[id_]
@@ -335,13 +352,15 @@ def compare(
     return result
 
 
-def _stored_by_id(warehouse: Warehouse, raw: str, ids: list[int]) -> dict[int, Stored]:
+def _stored_by_id(
+    warehouse: Warehouse, raw: str, model: str | None, ids: list[int]
+) -> dict[int, Stored]:
     found: dict[int, Stored] = {}
     for offset in range(0, len(ids), 1000):
         chunk = ids[offset : offset + 1000]
         where = f"id in ({', '.join(str(int(i)) for i in chunk)})"  # ints, not input text
         for id_, created, modified, deleted, score, version, correction in warehouse.query(
-            current_state_sql(raw, where, ordered=False), ()
+            current_state_sql(raw, model, where, ordered=False), ()
         ):
             content = (created, modified, bool(deleted), score)
             found[int(id_)] = Stored(content, version, correction)

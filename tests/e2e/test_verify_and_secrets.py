@@ -57,7 +57,10 @@ def test_verify_reports_the_days_that_differ(
     # one place (stdout): the summary, every differing day, what to run next
     assert "2021-06-03: source has promoters/passives/detractors" in bad.stdout
     assert "2021-06-02" not in bad.stdout and "1 of 5 days differ" in bad.stdout
-    assert "next: nps-loader reconcile --start 2021-06-03 --end 2021-06-03" in bad.stdout and not bad.stderr
+    assert (
+        "next: nps-loader reconcile --start 2021-06-03 --end 2021-06-03" in bad.stdout
+        and not bad.stderr
+    )
 
 
 @pytest.mark.slow

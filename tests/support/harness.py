@@ -244,7 +244,7 @@ class Stack:
         )
 
 
-SourceRow = tuple[int, dt.datetime | None, dt.datetime, bool, int | None]
+SourceRow = tuple[int, dt.datetime | None, dt.datetime | None, bool, int | None]
 
 
 class TestSource:
@@ -256,6 +256,10 @@ class TestSource:
     password: str | None = None
 
     def write(self, rows: Iterable[Event]) -> None:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """One statement on the table (written for table ``"nps"``, ``?`` placeholders)."""
         raise NotImplementedError
 
     def rows(self) -> list[SourceRow]:
@@ -271,6 +275,17 @@ class SqliteSource(TestSource):
     def write(self, rows: Iterable[Event]) -> None:
         write_sqlite(self.path, rows)
 
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """One statement on the table as its application would run it (``?`` placeholders)."""
+        import sqlite3
+
+        conn = sqlite3.connect(self.path)
+        try:
+            with conn:
+                conn.execute(sql, params)
+        finally:
+            conn.close()
+
     def rows(self) -> list[SourceRow]:
         import sqlite3
 
@@ -284,7 +299,7 @@ class SqliteSource(TestSource):
             ).fetchall()
         finally:
             conn.close()
-        return [(r[0], ts(r[1]), ts(r[2]) or dt.datetime.min, bool(r[3]), r[4]) for r in rows]
+        return [(r[0], ts(r[1]), ts(r[2]), bool(r[3]), r[4]) for r in rows]
 
 
 class MySQLSource(TestSource):
@@ -302,7 +317,7 @@ class MySQLSource(TestSource):
             with conn.cursor() as cur:
                 cur.execute(
                     f"create table if not exists `{self.table}` (id bigint primary key, "
-                    "created_at datetime(6) null, modified datetime(6) not null, "
+                    "created_at datetime(6) null, modified datetime(6) null, "
                     "deleted boolean not null default 0, score smallint null, key (modified))"
                 )
                 cur.execute(f"delete from `{self.table}`")
@@ -312,6 +327,14 @@ class MySQLSource(TestSource):
                         f"insert into `{self.table}` values (%s, %s, %s, %s, %s)",
                         data[start : start + 5000],
                     )
+        finally:
+            conn.close()
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        conn = self.server.admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql.replace("?", "%s").replace('"nps"', f"`{self.table}`"), params)
         finally:
             conn.close()
 

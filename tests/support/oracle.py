@@ -131,7 +131,8 @@ def expected_marts(
         if deleted:
             continue
         created_at = source_created_at and to_utc(source_created_at, source_zone)
-        modified = to_utc(source_modified, source_zone)
+        # (a NULL cursor: reconcile brings the row in as it is)
+        modified = to_utc(source_modified, source_zone) if source_modified is not None else None
         if created_at is None:
             rejected[row_id] = "created_at is null"
         elif score is None:
