@@ -12,6 +12,7 @@ docs/operations.md ("Redshift: what is checked without a cluster").
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,14 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
+from loader.reconcile import current_state_sql
 from loader.warehouse import raw_ddl
-from loader.warehouse.redshift import RAW_TABLE_SUFFIX, load_statements
+from loader.warehouse.redshift import (
+    RAW_TABLE_SUFFIX,
+    correction_statements,
+    load_statements,
+    migration_statements,
+)
 from tests.support.harness import environ
 from tests.support.samples import LOADED_AT, ROLE, URI, manifest
 from tests.support.servers import Postgres, unavailable
@@ -147,3 +154,12 @@ def test_every_model_test_and_load_statement_compiles_for_redshift(
         _parse_redshift(sql, "raw DDL")
     for statement in load_statements("raw", manifest(), URI, ROLE, LOADED_AT):
         _parse_redshift(statement.sql.replace("%s", "NULL"), statement.sql)
+    # reconcile: its load, the columns it adds, and its read of the current state
+    reconcile_manifest = dataclasses.replace(manifest(), kind="reconcile", rows=4)
+    for statement in correction_statements("raw", reconcile_manifest, URI, ROLE, LOADED_AT):
+        _parse_redshift(statement.sql.replace("%s", "NULL"), statement.sql)
+    for sql in migration_statements("raw", set()):
+        _parse_redshift(sql, sql)
+    for model in (None, "analytics.int_nps_responses_current"):
+        sql = current_state_sql("raw", model, "created_at >= %s and created_at < %s")
+        _parse_redshift(sql.replace("%s", "NULL"), sql)

@@ -84,7 +84,7 @@ def test_the_load_log_is_read_while_this_process_holds_the_duckdb_file(tmp_path:
             holder.execute(statement)
         holder.execute(
             "insert into raw.nps_loads values ('2021-06-30', 'x', 1, 0, 1, 1, "
-            "'2021-06-29 14:00', '2021-06-30 15:00', 'v', '2021-07-01 00:00', 'Asia/Seoul')"
+            "'2021-06-29 14:00', '2021-06-30 15:00', 'v', '2021-07-01 00:00', 'Asia/Seoul', 'day')"
         )
         log = peek_load_log(path, "raw", D)
     finally:

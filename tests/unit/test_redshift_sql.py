@@ -6,14 +6,23 @@ for real on PostgreSQL in the end-to-end tests; the stage table and COPY are Red
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
 from loader.errors import ConfigError
+from loader.lake.manifest import Manifest
 from loader.source import EXTRACT_SCHEMA
+from loader.tables import CORRECTION_SCHEMA, RAW_NPS
 from loader.warehouse import raw_ddl
-from loader.warehouse.redshift import RAW_TABLE_SUFFIX, STAGE_TABLE, load_statements
+from loader.warehouse.redshift import (
+    RAW_TABLE_SUFFIX,
+    STAGE_TABLE,
+    correction_statements,
+    load_statements,
+    migration_statements,
+)
 from tests.support.samples import LOADED_AT, ROLE, URI, manifest
 
 
@@ -26,7 +35,8 @@ def test_load_is_lock_stage_copy_count_delete_insert_audit_in_that_order() -> No
     )
     assert sql[2] == f"copy {STAGE_TABLE} from '{URI}' iam_role '{ROLE}' format as parquet manifest"
     assert sql[3] == "select pg_last_copy_count()" and statements[3].kind == "count"
-    assert sql[4] == "delete from raw.nps where _run_date = %s"
+    # a reconcile's corrections in the day's partition are not the day's load: they stay
+    assert sql[4] == "delete from raw.nps where _run_date = %s and _correction is null"
     assert statements[4].params == (dt.date(2021, 9, 16),)
     assert sql[5].startswith(
         "insert into raw.nps (id, created_at, modified, deleted, score, _run_date, _extract_id, _loaded_at) select"
@@ -40,6 +50,41 @@ def test_load_is_lock_stage_copy_count_delete_insert_audit_in_that_order() -> No
     assert not any("truncate" in s.lower() or "commit" in s.lower() for s in sql), (
         "truncate or commit would end the transaction early"
     )
+
+
+def reconcile_manifest() -> Manifest:
+    return dataclasses.replace(manifest(), kind="reconcile", end_date=dt.date(2021, 9, 30), rows=4)
+
+
+def test_reconcile_load_is_lock_stage_copy_count_insert_audit_and_deletes_nothing() -> None:
+    statements = correction_statements("raw", reconcile_manifest(), URI, ROLE, LOADED_AT)
+    sql = [s.sql for s in statements]
+    assert sql[0] == "lock table raw.nps"
+    stage = sql[1]
+    inner = stage[stage.index("(") + 1 : stage.rindex(")")]
+    # COPY maps Parquet by position: the stage lists the corrections' columns in their order
+    assert [c.split()[0] for c in inner.split(",")] == CORRECTION_SCHEMA.names
+    assert sql[2] == f"copy {STAGE_TABLE} from '{URI}' iam_role '{ROLE}' format as parquet manifest"
+    assert statements[3].kind == "count"
+    assert sql[4] == (
+        f"insert into raw.nps ({', '.join(c.name for c in RAW_NPS)}) select id, created_at, "
+        f"modified, deleted, score, _run_date, %s, %s, _supersedes, _correction from {STAGE_TABLE}"
+    )
+    assert statements[4].params == ("20210917T003000000000Z-ab12cd34", LOADED_AT)
+    assert sql[5].startswith("insert into raw.nps_loads values") and statements[5].kind == "audit"
+    assert statements[5].params[-1] == "reconcile"  # raw.nps_loads.kind
+    assert not any(s.lower().startswith(("delete", "truncate", "commit")) for s in sql)
+
+
+def test_migrations_add_the_correction_and_kind_columns_a_table_lacks() -> None:
+    old = {("nps", c.name) for c in RAW_NPS[:8]} | {("nps_loads", "reporting_timezone")}
+    assert migration_statements("raw", old) == [
+        "alter table raw.nps add column _supersedes timestamp",
+        "alter table raw.nps add column _correction varchar(32)",
+        "alter table raw.nps_loads add column kind varchar(16)",
+    ]
+    everything = old | {("nps", "_supersedes"), ("nps", "_correction"), ("nps_loads", "kind")}
+    assert migration_statements("raw", everything) == []
 
 
 def test_stage_columns_follow_the_parquet_column_order() -> None:
