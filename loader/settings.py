@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loader.dates import UTC, Window, parse_lookback, parse_timezone
 from loader.errors import ConfigError
 from loader.identifiers import validate_warehouse_identifier
 from loader.lake import Lake, open_lake
+from loader.lake.storage import Encryption
 from loader.profile import Target, load_target
 from loader.source import SourceSpec
 from loader.warehouse import Warehouse, check_reachable, open_warehouse
@@ -83,6 +84,20 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
             "NPS_LAKE_URL",
             "./lake",
         ),
+        Option(
+            "lake_sse",
+            "--lake-sse",
+            "S3 server-side encryption of every object written: AES256 or aws:kms (default: "
+            "the bucket's)",
+            "NPS_LAKE_SSE",
+            choices=("AES256", "aws:kms"),
+        ),
+        Option(
+            "lake_kms_key_id",
+            "--lake-kms-key-id",
+            "KMS key (id, ARN or alias) for --lake-sse aws:kms (default: the aws/s3 key)",
+            "NPS_LAKE_KMS_KEY_ID",
+        ),
     ),
     "warehouse": (
         Option(
@@ -144,6 +159,7 @@ DEFAULTS = {o.name: o.default for group in OPTIONS.values() for o in group}
 class Settings:
     source: SourceSpec | None
     lake_url: str = "./lake"
+    lake_encryption: Encryption = field(default_factory=Encryption)
     profiles_dir: str | None = None
     target: str | None = None
     raw_schema: str = "raw"
@@ -161,7 +177,7 @@ class Settings:
         return self.source
 
     def lake(self) -> Lake:
-        return open_lake(self.lake_url)
+        return open_lake(self.lake_url, self.lake_encryption)
 
     def warehouse_target(self) -> Target:
         return load_target(self.profiles_dir, self.target)
@@ -225,6 +241,9 @@ def from_values(
     settings = Settings(
         source=source,
         lake_url=lake,
+        lake_encryption=Encryption(
+            values.get("lake_sse") or None, values.get("lake_kms_key_id") or None
+        ),
         profiles_dir=values.get("profiles_dir") or None,
         target=values.get("target") or None,
         raw_schema=validate_warehouse_identifier(str(value("raw_schema")), "--raw-schema"),

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -122,7 +123,11 @@ class LocalLake:
 class S3Lake:
     """An S3 (or S3-compatible, through ``AWS_ENDPOINT_URL``) bucket and prefix."""
 
-    def __init__(self, bucket: str, prefix: str, client: Any = None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str, client: Any = None, encryption: Encryption | None = None
+    ) -> None:
+        #: the server-side encryption every object this lake writes asks for
+        self.write_args = (encryption or Encryption()).put_args()
         if client is None:
             import boto3  # boto3 honours AWS_ENDPOINT_URL and the standard credential chain
 
@@ -154,7 +159,7 @@ class S3Lake:
             raise LakeError(f"S3 {what} {self.uri(key)} failed: {exc}") from None
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self._call("write of", key, self.client.put_object, Body=data)
+        self._call("write of", key, self.client.put_object, Body=data, **self.write_args)
 
     def remove_folder(self, key: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -185,7 +190,11 @@ class S3Lake:
                 for path in sorted(Path(tmp).iterdir()):
                     with path.open("rb") as handle:
                         self._call(
-                            "write of", f"{key}/{path.name}", self.client.put_object, Body=handle
+                            "write of",
+                            f"{key}/{path.name}",
+                            self.client.put_object,
+                            Body=handle,
+                            **self.write_args,
                         )
             except LakeError as exc:
                 discard(self, key, exc)
@@ -235,13 +244,40 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def open_lake(url: str) -> Lake:
+@dataclass(frozen=True)
+class Encryption:
+    """S3 server-side encryption of the objects the loader writes (NPS_LAKE_SSE): ``AES256``
+    (SSE-S3) or ``aws:kms`` (SSE-KMS, with NPS_LAKE_KMS_KEY_ID or the account's aws/s3 key);
+    none: the bucket's default encryption."""
+
+    sse: str | None = None
+    kms_key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sse not in (None, "AES256", "aws:kms"):
+            raise ConfigError(f"NPS_LAKE_SSE must be AES256 or aws:kms, got {self.sse!r}")
+        if self.kms_key_id and self.sse != "aws:kms":
+            raise ConfigError("NPS_LAKE_KMS_KEY_ID needs NPS_LAKE_SSE=aws:kms")
+
+    def put_args(self) -> dict[str, str]:
+        args = {"ServerSideEncryption": self.sse} if self.sse else {}
+        if self.kms_key_id:
+            args["SSEKMSKeyId"] = self.kms_key_id
+        return args
+
+
+def open_lake(url: str, encryption: Encryption | None = None) -> Lake:
     """``s3://bucket/prefix`` or a local folder (created on first write)."""
     if url.startswith("s3://"):
         parts = urlsplit(url)
         if not parts.netloc:
             raise ConfigError(f"--lake {url!r} names no bucket; use s3://bucket/prefix")
-        return S3Lake(parts.netloc, parts.path)
+        return S3Lake(parts.netloc, parts.path, encryption=encryption)
     if "://" in url:
         raise ConfigError(f"--lake must be s3://bucket/prefix or a folder, got {url!r}")
+    if encryption is not None and encryption.sse:
+        raise ConfigError(
+            f"NPS_LAKE_SSE={encryption.sse} encrypts S3 objects, but --lake {url} is a local "
+            "folder: unset it, or use an s3:// lake"
+        )
     return LocalLake(Path(url))
