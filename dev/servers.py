@@ -58,6 +58,44 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """A test CA, a server certificate it signed (for 127.0.0.1 and localhost), and another
+    CA that did not sign it; PEM files made with openssl."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    other_ca: Path
+
+
+def make_tls_files(folder: Path) -> TlsFiles:
+    if not shutil.which("openssl"):
+        raise ServerUnavailable("openssl is not installed (apt-get install openssl)")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    for name in ("ca", "other-ca"):
+        openssl(
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj",
+            f"/CN=nps-test-{name}", "-keyout", f"{name}.key", "-out", f"{name}.pem",
+        )  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr",
+    )  # fmt: skip
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "3", "-extfile", "san.ext", "-out", "server.pem",
+    )  # fmt: skip
+    return TlsFiles(
+        folder / "ca.pem", folder / "server.pem", folder / "server.key", folder / "other-ca.pem"
+    )
+
+
+@dataclass(frozen=True)
 class Postgres:
     port: int
     user: str = "nps"
@@ -76,7 +114,8 @@ class Postgres:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[Postgres]:
+def postgres_server(tls: TlsFiles | None = None) -> Iterator[Postgres]:
+    """With ``tls``: ``ssl=on`` and only ``hostssl`` connections accepted over TCP."""
     if not (PG_BIN / "initdb").exists():
         raise ServerUnavailable(f"PostgreSQL 15 is not installed ({PG_BIN}/initdb missing)")
     datadir = Path(tempfile.mkdtemp(prefix="nps-pg-"))
@@ -106,6 +145,19 @@ def postgres_server() -> Iterator[Postgres]:
         capture_output=True,
     )
     options = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if tls is not None:
+        for name, path in (("server.pem", tls.cert), ("server.key", tls.key)):
+            shutil.copy(path, datadir / name)
+            (datadir / name).chmod(0o600)
+            if IS_ROOT:
+                shutil.chown(datadir / name, "postgres", "postgres")
+        options += (
+            f" -c ssl=on -c ssl_cert_file={datadir / 'server.pem'}"
+            f" -c ssl_key_file={datadir / 'server.key'}"
+        )
+        (data / "pg_hba.conf").write_text(
+            "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+        )
     subprocess.run(
         _as_postgres(
             [
@@ -161,7 +213,8 @@ class MariaDB:
 
 
 @contextlib.contextmanager
-def mariadb_server() -> Iterator[MariaDB]:
+def mariadb_server(tls: TlsFiles | None = None) -> Iterator[MariaDB]:
+    """With ``tls``: the server offers TLS, and the reader account requires it."""
     install_db = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
     server = shutil.which("mariadbd") or (
         Path("/usr/sbin/mariadbd").exists() and "/usr/sbin/mariadbd"
@@ -196,6 +249,11 @@ def mariadb_server() -> Iterator[MariaDB]:
             "--innodb-flush-log-at-trx-commit=0",
             f"--pid-file={datadir / 'mysqld.pid'}",
             *user,
+            *(
+                [f"--ssl-ca={tls.ca}", f"--ssl-cert={tls.cert}", f"--ssl-key={tls.key}"]
+                if tls is not None
+                else []
+            ),
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(datadir / "error.log", "wb"),  # noqa: SIM115
@@ -208,7 +266,10 @@ def mariadb_server() -> Iterator[MariaDB]:
         conn = pymysql.connect(unix_socket=sock, user="root", autocommit=True)
         with conn.cursor() as cur:
             cur.execute("create database prod")
-            cur.execute(f"create user 'nps_reader'@'%' identified by '{MYSQL_PASSWORD}'")
+            cur.execute(
+                f"create user 'nps_reader'@'%' identified by '{MYSQL_PASSWORD}'"
+                + (" require ssl" if tls is not None else "")
+            )
             cur.execute("grant select on prod.* to 'nps_reader'@'%'")
         conn.close()
         yield server_info

@@ -18,6 +18,7 @@ from loader.lake import Lake, open_lake
 from loader.lake.storage import Encryption
 from loader.profile import Target, load_target
 from loader.source import SourceSpec
+from loader.source.url import SSL_MODES
 from loader.warehouse import Warehouse, check_reachable, open_warehouse
 
 
@@ -75,6 +76,24 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
             "NPS_SOURCE_TIMEZONE",
             UTC,
         ),
+        Option(
+            "source_ssl_mode",
+            "--source-ssl-mode",
+            "TLS to MySQL: REQUIRED (encrypted), VERIFY_CA (and signed by --source-ssl-ca), "
+            "VERIFY_IDENTITY (and issued for the host); or ?ssl-mode= in the URL",
+            "NPS_SOURCE_SSL_MODE",
+            choices=SSL_MODES,
+        ),
+        Option(
+            "source_ssl_ca", "--source-ssl-ca", "CA certificate file (PEM)", "NPS_SOURCE_SSL_CA"
+        ),
+        Option(
+            "source_ssl_cert",
+            "--source-ssl-cert",
+            "Client certificate file (PEM)",
+            "NPS_SOURCE_SSL_CERT",
+        ),
+        Option("source_ssl_key", "--source-ssl-key", "Client key file (PEM)", "NPS_SOURCE_SSL_KEY"),
     ),
     "lake": (
         Option(
@@ -225,6 +244,10 @@ def from_values(
             password=env.get("NPS_SOURCE_PASSWORD") or None,
             driver=str(value("driver")),
             source_timezone=parse_timezone(str(value("source_timezone")), "--source-timezone"),
+            ssl_mode=values.get("source_ssl_mode") or None,
+            ssl_ca=values.get("source_ssl_ca") or None,
+            ssl_cert=values.get("source_ssl_cert") or None,
+            ssl_key=values.get("source_ssl_key") or None,
         )
         if source.url_has_password:
             warnings.append(

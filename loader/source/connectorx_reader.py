@@ -26,6 +26,13 @@ def fast_path_allowed(spec: SourceSpec, types: dict[str, str]) -> bool:
     """connectorx when it is installed and allowed, and every column has a type it reads as we do."""
     if spec.driver == "pymysql":
         return False
+    if spec.tls is not None:  # connectorx takes no TLS settings for MySQL: pymysql reads it
+        if spec.driver == "connectorx":
+            raise ConfigError(
+                "--driver connectorx cannot connect with ssl-mode/ssl-ca; use --driver auto or "
+                "pymysql, which reads TLS connections"
+            )
+        return False
     columns = [c.lower() for c, _ in spec.select_columns if c is not None]
     eligible = all(types[c] in FAST_PATH_TYPES for c in columns)
     try:

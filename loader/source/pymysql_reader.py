@@ -38,8 +38,11 @@ def connect_mysql(spec: SourceSpec, **kwargs: Any) -> Any:
     import pymysql  # imported here: the SQLite path needs no driver
 
     params = mysql_params(spec)
+    tls = spec.tls
+    if tls is not None:
+        kwargs["ssl"] = tls.context()
     try:
-        return pymysql.connect(
+        conn = pymysql.connect(
             host=params.host,
             port=params.port,
             user=params.user,
@@ -60,7 +63,45 @@ def connect_mysql(spec: SourceSpec, **kwargs: Any) -> Any:
             raise SourceError(
                 f"MySQL database {params.database!r} does not exist ({where})"
             ) from None
-        raise SourceError(f"cannot connect to MySQL at {where}: {exc.args[-1]}") from None
+        detail = str(exc.args[-1])
+        if tls is not None and "server doesn't support it" in detail:
+            raise SourceError(_unencrypted(where, tls.mode)) from None
+        if tls is not None and "CERTIFICATE_VERIFY_FAILED" in detail:
+            raise SourceError(
+                f"MySQL at {where} presented a certificate that ssl-mode={tls.mode} refuses "
+                f"({detail.split('] ', 1)[-1].rstrip(')')}): check ssl-ca"
+                + (
+                    " and that the certificate is issued for this host"
+                    if tls.mode == "VERIFY_IDENTITY"
+                    else ""
+                )
+            ) from None
+        raise SourceError(f"cannot connect to MySQL at {where}: {detail}") from None
+    if tls is not None:
+        _require_encryption(conn, where_of(params), tls.mode)
+    return conn
+
+
+def where_of(params: Any) -> str:
+    return f"{params.user}@{params.host}:{params.port}/{params.database}"
+
+
+def _require_encryption(conn: Any, where: str, mode: str) -> None:
+    """pymysql falls back to plain text when the server offers no TLS: refuse that here."""
+    with conn.cursor() as cur:
+        cur.execute("show session status like 'Ssl_cipher'")
+        row = cur.fetchone()
+    cipher = row[1] if row else ""
+    if not cipher:
+        conn.close()
+        raise SourceError(_unencrypted(where, mode))
+
+
+def _unencrypted(where: str, mode: str) -> str:
+    return (
+        f"MySQL at {where} does not encrypt the connection (ssl-mode={mode}): the server has "
+        "no TLS configured (ssl_cert/ssl_key in its configuration); nothing was read"
+    )
 
 
 def _connect_as_text(spec: SourceSpec) -> Any:

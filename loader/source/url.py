@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from loader.errors import ConfigError, redact
 
@@ -24,6 +24,42 @@ _PASSWORD_HINT = (
 )
 
 
+#: The query parameters a MySQL URL may carry (as MySQL's own client names its options).
+TLS_PARAMETERS = ("ssl-mode", "ssl-ca", "ssl-cert", "ssl-key")
+SSL_MODES = ("REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
+
+
+def url_tls(url: str) -> dict[str, str]:
+    """The TLS parameters of a MySQL URL's query; any other parameter is refused (a parameter
+    that is silently ignored would leave a connection unencrypted that its owner asked to
+    encrypt). A query that is not plain ``name=value`` pairs is refused without echoing it:
+    it may be a password's tail."""
+    query = urlsplit(url).query
+    if not query:
+        return {}
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        pairs = []
+    names = [name for name, _ in pairs]
+    if not pairs or any("@" in n or "/" in n or ":" in n for n in names):
+        raise ConfigError(
+            f"--source must look like mysql://user@host:3306/database?ssl-mode=REQUIRED; "
+            f"{_PASSWORD_HINT}"
+        )
+    unknown = [n for n in names if n not in TLS_PARAMETERS]
+    if unknown:
+        hint = {n.replace("_", "-").lower() for n in unknown} & set(TLS_PARAMETERS)
+        raise ConfigError(
+            f"--source has unknown query parameter {', '.join(unknown)} (the loader reads "
+            f"{', '.join(TLS_PARAMETERS)})"
+            + (f"; did you mean {', '.join(sorted(hint))}?" if hint else "")
+        )
+    if len(set(names)) != len(names):
+        raise ConfigError("--source repeats a query parameter")
+    return dict(pairs)
+
+
 def check_url(url: str) -> None:
     """A malformed source URL is refused before anything connects (never guessed at). A MySQL
     URL's text is never echoed: a password with an unencoded / @ # ? would be split into parts
@@ -40,7 +76,8 @@ def check_url(url: str) -> None:
             ) from None
         database = parts.path.strip("/")
         bad_port = port is not None and not 0 < port < 65536
-        unsplit = parts.query or parts.fragment or "@" in parts.path or "@" in database
+        url_tls(url)  # its query: TLS parameters only
+        unsplit = parts.fragment or "@" in parts.path or "@" in database
         if (
             unsplit
             or not parts.hostname

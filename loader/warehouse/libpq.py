@@ -16,20 +16,31 @@ def connect(target: Target) -> Any:
     s = target.settings
     where = f"{s.get('user')}@{s.get('host')}:{s.get('port', 5432)}/{s.get('dbname') or s.get('database')}"
     try:
-        return psycopg2.connect(
-            host=s.get("host"),
-            port=int(s.get("port", 5432)),
-            user=s.get("user"),
-            password=s.get("password"),
-            dbname=s.get("dbname") or s.get("database"),
-            sslmode=s.get("sslmode", "prefer"),
-            connect_timeout=int(s.get("connect_timeout", 10)),
-            application_name="nps-loader",
-        )
+        settings: dict[str, Any] = {
+            "host": s.get("host"),
+            "port": int(s.get("port", 5432)),
+            "user": s.get("user"),
+            "password": s.get("password"),
+            "dbname": s.get("dbname") or s.get("database"),
+            "sslmode": s.get("sslmode", "prefer"),
+            "connect_timeout": int(s.get("connect_timeout", 10)),
+            "application_name": "nps-loader",
+            **tls_settings(target),
+        }
+        return psycopg2.connect(**settings)
     except psycopg2.OperationalError as exc:
         raise WarehouseError(
             f"cannot connect to the warehouse {where}: {first_line(exc)}"
         ) from None
+
+
+#: The profile's TLS settings besides sslmode that the loader passes on, as dbt-postgres and
+#: dbt-redshift do.
+TLS_KEYS = ("sslrootcert", "sslcert", "sslkey")
+
+
+def tls_settings(target: Target) -> dict[str, str]:
+    return {key: str(target.settings[key]) for key in TLS_KEYS if target.settings.get(key)}
 
 
 def run_query(conn: Any, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:

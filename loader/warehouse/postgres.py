@@ -25,7 +25,7 @@ from loader.warehouse import (
     read_log,
     utc_now,
 )
-from loader.warehouse.libpq import connect, run_query, stream_query
+from loader.warehouse.libpq import connect, run_query, stream_query, tls_settings
 
 #: Every load takes this transaction-scoped advisory lock, so concurrent loaders queue up.
 LOAD_LOCK_KEY = 0x6E7073  # "nps"
@@ -45,6 +45,7 @@ def connect_adbc(target: Target) -> Any:
             "sslmode": s.get("sslmode", "prefer"),
             "connect_timeout": int(s.get("connect_timeout", 10)),
             "application_name": "nps-loader",
+            **tls_settings(target),
         }
     )
     secret = f":{quote(password, safe='')}" if password else ""

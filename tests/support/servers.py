@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +18,10 @@ from dev.servers import (
     Postgres,
     S3Server,
     ServerUnavailable,
+    TlsFiles,
     free_port,
 )
+from dev.servers import make_tls_files as _make_tls_files
 from dev.servers import mariadb_server as _mariadb_server
 from dev.servers import postgres_server as _postgres_server
 from dev.servers import s3_server as _s3_server
@@ -31,7 +34,9 @@ __all__ = [
     "MariaDB",
     "Postgres",
     "S3Server",
+    "TlsFiles",
     "free_port",
+    "make_tls_files",
     "mariadb_server",
     "postgres_server",
     "s3_server",
@@ -60,16 +65,24 @@ def _or_unavailable(server: contextlib.AbstractContextManager[object]) -> Iterat
         yield started
 
 
+def make_tls_files(folder: Path) -> TlsFiles:
+    try:
+        return _make_tls_files(folder)
+    except ServerUnavailable as exc:
+        unavailable(str(exc))
+        raise
+
+
 @contextlib.contextmanager
-def postgres_server() -> Iterator[Postgres]:
-    with _or_unavailable(_postgres_server()) as server:
+def postgres_server(tls: TlsFiles | None = None) -> Iterator[Postgres]:
+    with _or_unavailable(_postgres_server(tls)) as server:
         assert isinstance(server, Postgres)
         yield server
 
 
 @contextlib.contextmanager
-def mariadb_server() -> Iterator[MariaDB]:
-    with _or_unavailable(_mariadb_server()) as server:
+def mariadb_server(tls: TlsFiles | None = None) -> Iterator[MariaDB]:
+    with _or_unavailable(_mariadb_server(tls)) as server:
         assert isinstance(server, MariaDB)
         yield server
 
