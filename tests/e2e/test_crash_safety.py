@@ -103,7 +103,16 @@ def test_sigkill_during_dbt_run_then_rerun(
         time.sleep(rng.uniform(2.0, 4.5))  # start-up takes ~2s; models run after it
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        stack.dbt("run", "--vars", f"{{run_date: {day}}}")
+        rerun = stack.dbt("run", "--vars", f"{{run_date: {day}}}", expect_success=False)
+        if not rerun.success:
+            # killed after it took the run lock (PostgreSQL): the re-run says so in one line,
+            # and the operator removes the crashed run's lock as that line says
+            said = [str(rerun.exception)] + [
+                str(r.message) for r in getattr(rerun.result, "results", None) or []
+            ]
+            assert any("another dbt run of this project is in progress" in m for m in said), said
+            stack.query(f"delete from {stack.schema}.nps_run_lock")
+            stack.dbt("run", "--vars", f"{{run_date: {day}}}")
     # every day loaded and run: the marts are exactly the oracle's over those days
     expected = expected_marts([r for r in source.rows() if r[2].date() <= days[-1]])
     assert stack.read_marts() == expected
