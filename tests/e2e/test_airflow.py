@@ -97,6 +97,22 @@ def test_dag_runs_days_with_real_airflow_and_fails_loudly(tmp_path: Path) -> Non
     assert failed.returncode != 0, "a failed task must fail the run"
     assert stack.read_marts() == expected
 
+    # reconcile: a hard delete of an answer of days[3], applied by the next run's trailing
+    # 3-day reconcile, and folded in by the run after it
+    env["AIRFLOW_VAR_NPS_SOURCE_URL"] = source.url
+    victim = next(r[0] for r in sorted(source.rows()) if r[1] and r[1].date() == days[3])
+    source.execute('delete from "nps" where id = ?', (victim,))
+    env |= {"AIRFLOW_VAR_NPS_RECONCILE_DAYS": "3", "AIRFLOW_VAR_NPS_RECONCILE_APPLY": "true"}
+    fifth = days[-1] + dt.timedelta(days=1)
+    reconciled = dags_test(env, tmp_path, fifth)
+    assert reconciled.returncode == 0, reconciled.stdout[-3000:] + reconciled.stderr[-3000:]
+    assert stack.query(
+        "select run_date, rows_loaded from raw.nps_loads where kind = 'reconcile'"
+    ) == [(days[2], 1)]
+    assert ("deleted_from_source",) in stack.query(
+        f"select _correction from raw.nps where id = {victim}"
+    )
+
 
 @pytest.mark.slow
 def test_dag_hands_the_source_password_only_to_source_tasks(

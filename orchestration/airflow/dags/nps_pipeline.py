@@ -1,4 +1,5 @@
-"""Daily NPS pipeline: extract -> load -> dbt build -> verify, for the day each run covers.
+"""Daily NPS pipeline: extract -> load -> dbt build -> verify (-> reconcile), for the day each
+run covers.
 
 Nothing here needs editing to deploy it (docs/operations.md, "Airflow": copy or link this file
 into the DAGs folder of an Airflow 3 deployment, set the Variables, ``airflow dags reserialize``). Every setting is a DAG param (change it per run in the
@@ -18,6 +19,11 @@ Schedule (read when the scheduler parses this file, from the worker environment)
 ``NPS_DAG_START_DATE`` (default 2021-06-01), ``NPS_DAG_CATCHUP`` (default false: unpausing
 runs only the latest day; backfill history with ``nps-loader backfill``, see docs/operations.md) and
 ``NPS_DAG_RETRIES`` (default 2, five minutes apart).
+
+Reconcile (off by default): with ``reconcile_days`` N > 0, after verify passes, the run compares
+the last N days (D-N+1..D) with the source (``nps-loader reconcile``: hard deletes, rewritten
+history, missed rows), a dry run that reports them unless ``reconcile_apply`` is true; applied
+corrections are folded in by the next run's dbt build. With N = 0 the task is skipped.
 
 Each run covers the data interval [D, D+1) of the reporting zone and starts after it has ended;
 D is that interval's start as a local date (``run_day`` below). A manually triggered run covers
@@ -68,6 +74,15 @@ def worker_env(name: str) -> str:
     return os.environ.get(name, "")
 
 
+def days_before(day: str, n: int) -> str:
+    return (dt.date.fromisoformat(day) - dt.timedelta(days=n)).isoformat()
+
+
+def is_true(value: object) -> bool:
+    """A boolean param, or an Airflow Variable's text (true/false, 1/0, yes/no)."""
+    return str(value).strip().lower() in ("1", "true", "yes")
+
+
 with (
     DAG(
         dag_id="nps_pipeline",
@@ -80,7 +95,12 @@ with (
             "retries": int(os.environ.get("NPS_DAG_RETRIES", "2")),
             "retry_delay": dt.timedelta(minutes=5),
         },
-        user_defined_macros={"run_day": run_day, "worker_env": worker_env},
+        user_defined_macros={
+            "run_day": run_day,
+            "worker_env": worker_env,
+            "days_before": days_before,
+            "is_true": is_true,
+        },
         params={
             "project_dir": Param(
                 "/opt/nps-warehouse",
@@ -116,6 +136,19 @@ with (
                 type="string",
                 description="s3://bucket/prefix or a folder; extracts go under <lake>/nps/ "
                 "(default: the worker's NPS_LAKE_URL, else the loader's ./lake under project_dir)",
+            ),
+            "reconcile_days": Param(
+                0,
+                type="integer",
+                minimum=0,
+                description="After verify, reconcile the last N days with the source "
+                "(nps-loader reconcile); 0 = off",
+            ),
+            "reconcile_apply": Param(
+                False,
+                type="boolean",
+                description="Write the corrections reconcile finds (default: a dry run that "
+                "reports them); its guards still apply",
             ),
         },
         tags=["nps", "dbt"],
@@ -171,4 +204,19 @@ with (
         **reads_source,
     )
 
-    check_settings >> extract >> load >> dbt_build >> verify
+    reconcile_days = "(" + setting("reconcile_days") + ") | int"
+    reconcile = BashOperator(
+        task_id="reconcile",
+        bash_command=(
+            "{% set days = " + reconcile_days + " %}"
+            "{% if days > 0 %}"
+            f"{BIN_DIR}/nps-loader reconcile --start "
+            "{{ days_before(run_day(data_interval_start), days - 1) }} "
+            f"--end {RUN_DAY} --json"
+            "{{ ' --apply' if is_true(" + setting("reconcile_apply") + ") else '' }}"
+            "{% else %}echo 'reconcile_days is 0: reconcile is off'; exit 99{% endif %}"
+        ),
+        **reads_source,
+    )
+
+    check_settings >> extract >> load >> dbt_build >> verify >> reconcile
