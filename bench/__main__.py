@@ -7,7 +7,8 @@ benchmarks, ``--only``, replaces their sections and keeps the others), and plots
 bench/incremental.png.
 
 Sizes come from the environment (defaults are the ones in docs/performance.md): BENCH_ROWS,
-BENCH_DAY_ROWS, BENCH_MEMORY_ROWS, BENCH_DUCKDB_HISTORY, BENCH_PG_HISTORY, BENCH_CHANGES.
+BENCH_DAY_ROWS, BENCH_MEMORY_ROWS, BENCH_DUCKDB_HISTORY, BENCH_PG_HISTORY, BENCH_CHANGES,
+BENCH_RECONCILE_DAYS (days of 100,000 answers).
 `--quick` shrinks them all and writes bench/results-quick.*. BENCH_FULL_REFRESH_MAX (answers,
 default 40M) skips `dbt run --full-refresh` on larger histories (at 100M answers it would take
 DuckDB about 12 minutes; the first build is measured at every size).
@@ -20,7 +21,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench import extract_load, incremental, memory, one_day
+from bench import extract_load, incremental, memory, one_day, reconcile
 from bench.harness import ROOT, Env
 from bench.report import ORDER, Report
 from dev.servers import mariadb_server, postgres_server
@@ -36,7 +37,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument(
-        "--only", default=",".join(ORDER), help="which benchmarks, comma separated (1,1b,2,3)"
+        "--only", default=",".join(ORDER), help="which benchmarks, comma separated (1,1b,2,3,4)"
     )
     args = parser.parse_args()
     q = args.quick
@@ -79,6 +80,13 @@ def main() -> None:
                 sizes("BENCH_PG_HISTORY", "1000000,10000000", "100000,300000", q),
                 sizes("BENCH_CHANGES", "10000", "2000", q)[0],
                 ROOT / "bench" / f"incremental{suffix}.png",
+            )
+        if "4" in only:
+            reconcile.run(
+                report,
+                env,
+                sizes("BENCH_RECONCILE_DAYS", "3,30", "3,10", q),
+                10_000 if q else reconcile.ROWS_PER_DAY,
             )
     report.save()
 

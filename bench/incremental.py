@@ -15,6 +15,8 @@ from bench.harness import BENCH_PY, DAY, Env, dbt_run, pg_sql, pg_vacuum, timed
 from bench.report import Report
 
 INT_TABLES = ("int_nps_responses_current", "int_nps_daily_counts")
+#: the columns a day's load fills (raw.nps's correction columns stay null)
+LOADED = "id, created_at, modified, deleted, score, _run_date, _extract_id, _loaded_at"
 
 
 ROWS_PER_DAY = 10_000  # history grows by adding days, as it does in production
@@ -46,8 +48,8 @@ def history_sql(kind: str, raw: str, n: int) -> list[str]:
     plus3 = "interval 3 day" if kind == "duckdb" else "interval '3 days'"
     gen = series(kind, "i", n)
     return [
-        f"insert into {raw}.nps select i, {ts}, {ts}, i % 97 = 0, (i * 7919) % 11, cast({ts} as date), 'bench', timestamp '2021-06-01 00:30:00' from {gen}",
-        f"insert into {raw}.nps select i, {ts}, {ts} + {plus3}, false, (i * 31) % 11, cast({ts} + {plus3} as date), 'bench', timestamp '2021-06-01 00:30:00' from {gen} where i % 10 = 0",
+        f"insert into {raw}.nps ({LOADED}) select i, {ts}, {ts}, i % 97 = 0, (i * 7919) % 11, cast({ts} as date), 'bench', timestamp '2021-06-01 00:30:00' from {gen}",
+        f"insert into {raw}.nps ({LOADED}) select i, {ts}, {ts} + {plus3}, false, (i * 31) % 11, cast({ts} + {plus3} as date), 'bench', timestamp '2021-06-01 00:30:00' from {gen} where i % 10 = 0",
     ]
 
 
@@ -62,7 +64,7 @@ def changes_sql(kind: str, raw: str, n: int, changes: int, scenario: str, run_da
         ident = f"(1 + k * {n // changes})"
     created = f"(case when {ident} <= {n} then {created_at_sql(kind, ident, n)} else {stamp} end)"
     return (
-        f"insert into {raw}.nps select {ident}, {created}, {stamp} + k * interval '1 millisecond', "
+        f"insert into {raw}.nps ({LOADED}) select {ident}, {created}, {stamp} + k * interval '1 millisecond', "
         f"false, (k * 13) % 11, date '{run_date}', 'bench-{scenario}', current_timestamp from {series(kind, 'k', changes)}"
     )
 

@@ -19,8 +19,9 @@ ahead of day loads with the same cursor, so re-running or backfilling a day neve
 a newer change in the source still wins. A hard delete is written as the last loaded version
 flagged deleted (``_correction = 'deleted_from_source'``).
 
-Memory: both sides are streamed in created_at order and compared one day at a time; what is
-kept beyond a day is the differences (ids and corrections), not the range.
+Memory: the source is streamed in created_at order and the warehouse read one day at a time,
+and the two are compared a day at a time; what is kept beyond a day is the differences (ids and
+corrections), not the range.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def _model(warehouse: Warehouse, settings: Settings) -> str | None:
 class _Days:
     """Rows grouped by local day as they stream in (nearly) created_at order: a day is handed on
     once rows two days later have arrived, so a source read in wall-clock order (a repeated
-    hour) never splits a day."""
+    hour) never splits a day. At most three days are held at a time."""
 
     def __init__(self, midnights: list[dt.datetime]) -> None:
         self.midnights = midnights
@@ -201,16 +202,20 @@ def _source_days(
 
 
 def _warehouse_days(
-    warehouse: Warehouse, sql: str, bounds: tuple[dt.datetime, dt.datetime], days: _Days
+    warehouse: Warehouse, sql: str, midnights: list[dt.datetime]
 ) -> Iterator[tuple[int, dict[int, Any]]]:
-    for id_, created, modified, deleted, score, version, correction in warehouse.stream(
-        sql, (*bounds, *bounds)
-    ):
-        content = (created, modified, bool(deleted), None if score is None else int(score))
-        day = days.index(created)
-        if day is not None:
-            yield from days.add(day, int(id_), Stored(content, version, correction))
-    yield from days.rest()
+    """The warehouse's current responses, one query per day (so the warehouse's own working
+    memory, in-process for DuckDB, follows a day too, not the range)."""
+    for day in range(len(midnights) - 1):
+        bounds = (midnights[day], midnights[day + 1])
+        held: dict[int, Stored] = {}
+        for id_, created, modified, deleted, score, version, correction in warehouse.stream(
+            sql, (*bounds, *bounds)
+        ):
+            content = (created, modified, bool(deleted), None if score is None else int(score))
+            held[int(id_)] = Stored(content, version, correction)
+        if held:
+            yield day, held
 
 
 def _paired(
@@ -284,7 +289,7 @@ def compare(
     result = Comparison(first, last, zone, bounds, {}, [])
     in_range = "created_at >= %s and created_at < %s"
     model = _model(warehouse, settings)
-    stored_sql = current_state_sql(raw, model, in_range)
+    stored_sql = current_state_sql(raw, model, in_range, ordered=False)
     missing: dict[int, tuple[dt.date, Content]] = {}  # in the source's range only
     gone: dict[int, tuple[dt.date, Stored]] = {}  # in the warehouse's range only
 
@@ -304,7 +309,7 @@ def compare(
         )
 
     source = _source_days(settings, bounds, _Days(midnights))
-    stored_days = _warehouse_days(warehouse, stored_sql, bounds, _Days(midnights))
+    stored_days = _warehouse_days(warehouse, stored_sql, midnights)
     for index, src, wh in _paired(source, stored_days):
         day = first + dt.timedelta(days=index)
         report = result.day(day)
