@@ -35,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 
 from loader.dates import local_midnight_utc
-from loader.errors import ConfigError, LoaderError, WarehouseError
+from loader.errors import ConfigError, LoaderError, SourceError, WarehouseError
 from loader.lake.reader import Extract
 from loader.lake.writer import write_corrections
 from loader.relations import Relations
@@ -168,6 +168,7 @@ class _Days:
         self.midnights = midnights
         self.open: dict[int, dict[int, Any]] = {}
         self.newest = -1
+        self.handed_on = -1  # the last day handed on
 
     def index(self, created_at: dt.datetime | None) -> int | None:
         if created_at is None or not self.midnights[0] <= created_at < self.midnights[-1]:
@@ -175,6 +176,11 @@ class _Days:
         return bisect.bisect_right(self.midnights, created_at) - 1
 
     def add(self, day: int, id_: int, value: Any) -> Iterator[tuple[int, dict[int, Any]]]:
+        if day <= self.handed_on:  # compared already: it would be compared twice, wrongly
+            raise SourceError(
+                "the source returned its rows out of created_at order (a row of a day already "
+                "compared arrived two days later); nothing was written"
+            )
         self.open.setdefault(day, {})[id_] = value
         if day > self.newest:
             self.newest = day
@@ -182,6 +188,7 @@ class _Days:
 
     def _flush(self, through: int) -> Iterator[tuple[int, dict[int, Any]]]:
         for day in sorted(d for d in self.open if d <= through):
+            self.handed_on = day
             yield day, self.open.pop(day)
 
     def rest(self) -> Iterator[tuple[int, dict[int, Any]]]:

@@ -1,0 +1,46 @@
+"""Reconcile's pure parts: the guards' arithmetic, and days handed on in order (a source that
+returns rows out of created_at order is refused rather than compared twice)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from loader.errors import SourceError
+from loader.reconcile import Comparison, DayReport, GuardError, _Days, guard
+
+D = dt.date(2021, 9, 16)
+MIDNIGHTS = [dt.datetime(2021, 9, 16 + n) for n in range(6)]
+
+
+def comparison(source_rows: int, warehouse_rows: int, deletes: int) -> Comparison:
+    report = DayReport(D, source_rows, warehouse_rows, deleted=list(range(deletes)))
+    bounds = (MIDNIGHTS[0], MIDNIGHTS[1])
+    return Comparison(D, D, "UTC", bounds, {D: report}, [{}] * deletes)
+
+
+def test_the_delete_guard_refuses_more_than_the_fraction_only() -> None:
+    guard(comparison(95, 100, 5), 0.05, force=False)  # exactly 5%: allowed
+    with pytest.raises(GuardError, match=r"delete 6 of the 100 responses .* \(6\.0%\)"):
+        guard(comparison(94, 100, 6), 0.05, force=False)
+    guard(comparison(94, 100, 6), 0.05, force=True)
+    guard(comparison(94, 100, 6), 0.10, force=False)
+
+
+def test_an_empty_source_for_a_range_the_warehouse_has_is_refused() -> None:
+    with pytest.raises(GuardError, match="the source returned no rows created on"):
+        guard(comparison(0, 100, 0), 1.0, force=False)
+    guard(comparison(0, 0, 0), 0.05, force=False)  # nothing on either side: nothing to guard
+
+
+def test_days_are_handed_on_in_order_and_a_late_row_of_a_compared_day_is_refused() -> None:
+    days = _Days(MIDNIGHTS)
+    handed = []
+    for n, stamp in enumerate([MIDNIGHTS[0], MIDNIGHTS[1], MIDNIGHTS[0], MIDNIGHTS[3]]):
+        handed += [d for d, _ in days.add(days.index(stamp) or 0, n, None)]
+    assert handed == [0, 1]  # day 0 held until rows two days later arrived
+    with pytest.raises(SourceError, match="out of created_at order"):
+        list(days.add(1, 99, None))
+    assert [d for d, _ in days.rest()] == [3]
+    assert days.index(MIDNIGHTS[-1]) is None and days.index(None) is None
