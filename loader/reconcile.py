@@ -19,8 +19,8 @@ ahead of day loads with the same cursor, so re-running or backfilling a day neve
 a newer change in the source still wins. A hard delete is written as the last loaded version
 flagged deleted (``_correction = 'deleted_from_source'``).
 
-Memory: the source is streamed in created_at order and the warehouse read one day at a time,
-and the two are compared a day at a time; what is kept beyond a day is the differences (ids and
+Memory: both sides are streamed in created_at order (the warehouse a week per query) and
+compared a day at a time; what is kept beyond a day is the differences (ids and
 corrections), not the range.
 """
 
@@ -208,17 +208,30 @@ def _source_days(
     yield from days.rest()
 
 
+#: Days the warehouse is asked for at a time: few enough that its working memory (in-process for
+#: DuckDB) follows a week, not the range; enough that a long range is not a query per day.
+CHUNK_DAYS = 7
+
+
 def _warehouse_days(
     warehouse: Warehouse, sql: str, midnights: list[dt.datetime]
 ) -> Iterator[tuple[int, dict[int, Any]]]:
-    """The warehouse's current responses, one query per day (so the warehouse's own working
-    memory, in-process for DuckDB, follows a day too, not the range)."""
-    for day in range(len(midnights) - 1):
-        bounds = (midnights[day], midnights[day + 1])
-        held: dict[int, Stored] = {}
+    """The warehouse's current responses, a week per query, streamed in created_at order and
+    handed on a day at a time."""
+    days = _Days(midnights)
+    for first in range(0, len(midnights) - 1, CHUNK_DAYS):
+        bounds = (midnights[first], midnights[min(first + CHUNK_DAYS, len(midnights) - 1)])
+        day, held = first, dict[int, Stored]()
         for id_, created, modified, deleted, score, version, correction in warehouse.stream(
             sql, (*bounds, *bounds)
         ):
+            index = days.index(created)
+            if index is None:
+                continue
+            if index != day and held:
+                yield day, held
+                held = dict[int, Stored]()
+            day = index
             content = (created, modified, bool(deleted), None if score is None else int(score))
             held[int(id_)] = Stored(content, version, correction)
         if held:
@@ -296,7 +309,7 @@ def compare(
     result = Comparison(first, last, zone, bounds, {}, [])
     in_range = "created_at >= %s and created_at < %s"
     model = _model(warehouse, settings)
-    stored_sql = current_state_sql(raw, model, in_range, ordered=False)
+    stored_sql = current_state_sql(raw, model, in_range)
     missing: dict[int, tuple[dt.date, Content]] = {}  # in the source's range only
     gone: dict[int, tuple[dt.date, Stored]] = {}  # in the warehouse's range only
 
