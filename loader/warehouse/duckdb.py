@@ -203,8 +203,14 @@ def peek_load_log(path: str, raw_schema: str, run_date: dt.date) -> LoadLog | No
         if not present:
             return LoadLog({}, None)
         if "reporting_timezone" not in present:  # made by an older loader: no zone recorded
-            windows_sql, _ = log_queries(raw_schema, run_date)
+            windows_sql, _ = log_queries(raw_schema, run_date, has_kind=False)
             return LoadLog.from_rows(con.execute(windows_sql).fetchall(), None)
+        if "kind" not in present:  # made by an older loader: no reconciles either
+            windows_sql, zone_sql = log_queries(raw_schema, run_date, has_kind=False)
+            zones = con.execute(zone_sql).fetchall()
+            return LoadLog.from_rows(
+                con.execute(windows_sql).fetchall(), str(zones[0][0]) if zones else None
+            )
         return read_log(lambda sql: list(con.execute(sql).fetchall()), raw_schema, run_date)
     finally:
         con.close()

@@ -91,3 +91,38 @@ def test_the_load_log_is_read_while_this_process_holds_the_duckdb_file(tmp_path:
         holder.close()
     assert log is not None and log.zone == "Asia/Seoul"
     assert log.windows[D - dt.timedelta(days=1)].end == dt.datetime(2021, 6, 30, 15)
+
+
+def test_a_load_log_made_by_an_older_loader_is_read_without_its_newer_columns(
+    tmp_path: Path,
+) -> None:
+    """A warehouse file whose raw.nps_loads has no ``kind`` (the loader adds it only when it
+    opens the file to write): the extract's read-only peek still reads the windows and zone,
+    and a reconcile's row is left out once the column exists."""
+    import duckdb
+
+    from loader.tables import NPS_LOADS, create_table
+    from loader.warehouse.duckdb import peek_load_log
+
+    path = str(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(path)
+    con.execute("create schema raw")
+    con.execute(create_table("raw.nps_loads", tuple(c for c in NPS_LOADS if c.name != "kind")))
+    con.execute(
+        "insert into raw.nps_loads values ('2021-06-30', 'x', 1, 0, 1, 1, "
+        "'2021-06-29 14:00', '2021-06-30 15:00', 'v', '2021-07-01 00:00', 'Asia/Seoul')"
+    )
+    con.close()
+    log = peek_load_log(path, "raw", D)
+    assert log is not None and log.zone == "Asia/Seoul"
+    assert log.windows[D - dt.timedelta(days=1)].end == dt.datetime(2021, 6, 30, 15)
+
+    con = duckdb.connect(path)
+    con.execute("alter table raw.nps_loads add column kind varchar(16)")
+    con.execute(  # a reconcile of 06-29..07-01: its window is a created_at range, not a day's
+        "insert into raw.nps_loads values ('2021-07-01', 'r', 1, 0, 1, 1, "
+        "'2021-06-29 15:00', '2021-07-02 15:00', 'v', '2021-07-03 00:00', 'Asia/Seoul', 'reconcile')"
+    )
+    con.close()
+    log = peek_load_log(path, "raw", D)
+    assert log is not None and set(log.windows) == {D - dt.timedelta(days=1)}
