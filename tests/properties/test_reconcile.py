@@ -117,7 +117,10 @@ def check_reconcile(
         "and _correction != 'deleted_from_source' order by id limit 1"
     )
     if corrected:
-        late = dt.datetime.combine(LAST, dt.time(23, 30))
+        # newer than every version the id ever had (the histories' stamps end by LAST 23:59):
+        # an earlier stamp could be older than the version the correction took the place of,
+        # which is a cursor moving backwards again, for the next reconcile
+        late = dt.datetime.combine(LAST, dt.time(23, 59, 59, 999999))
         source.execute(
             'update "nps" set modified = ?, score = 10, deleted = 0 where id = ?',
             (late, corrected[0][0]),
