@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -15,6 +16,7 @@ import duckdb
 from loader.coverage import LoadLog, log_queries
 from loader.errors import LakeError, WarehouseError, first_line
 from loader.lake import Lake
+from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.profile import Target
 from loader.tables import (
@@ -53,11 +55,55 @@ class DuckDBWarehouse:
     def load_log(self, run_date: dt.date) -> LoadLog:
         return read_log(self._rows, self.raw_schema, run_date)
 
-    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
-        raw = self.raw_schema
+    @contextlib.contextmanager
+    def _transaction(self, what: str, extract_name: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One load's transaction: committed when the block ends, rolled back on any failure,
+        each failure said in one line (``what``: "loading 2021-09-16", ``extract_name``: "the
+        extract of 2021-09-16")."""
         con = self.con
         con.begin()
         try:
+            yield con
+            con.commit()
+        except duckdb.ConstraintException as exc:
+            con.rollback()
+            raise LakeError(
+                f"{extract_name} breaks a raw.nps constraint ({first_line(exc)}); "
+                "refusing to load: re-run the extract"
+            ) from None
+        except OSError as exc:  # the temporary folder of the checked parts
+            con.rollback()
+            raise WarehouseError(
+                f"{what} failed writing {exc.filename or 'a temporary file'}: "
+                f"{exc.strerror or exc} (free space there or set TMPDIR)"
+            ) from None
+        except duckdb.Error as exc:
+            con.rollback()
+            raise WarehouseError(
+                f"{what} into DuckDB {self.path} failed: {first_line(exc)}"
+            ) from None
+        except BaseException:
+            con.rollback()
+            raise
+
+    def _insert_parts(self, extract: Extract, insert_sql: str, params: list[object]) -> None:
+        """``insert_sql`` (ending in ``read_parquet(?)``) once per verified part. DuckDB reads each
+        part with its own Parquet reader: a large day's appends then go to the database file as
+        they are made, and memory stays flat (an 8M-row day: 284 MB peak for the whole run,
+        bench/results.md), in the caller's one transaction."""
+        with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
+            for path in extract.part_files(Path(folder)):
+                self.con.execute(insert_sql, [*params, str(path)])
+
+    def _log_load(self, manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> None:
+        self.con.execute(
+            insert_values(f"{self.raw_schema}.nps_loads", NPS_LOADS, "?"),
+            list(loads_row(manifest, replaced, loaded_at)),
+        )
+
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
+        raw = self.raw_schema
+        with self._transaction(f"loading {run_date}", f"the extract of {run_date}") as con:
             # The file lock taken when this connection opened is the load lock: one process
             # writes a DuckDB file at a time.
             extract, _ = checked_extract(lake, run_date, self._rows, raw)
@@ -70,21 +116,13 @@ class DuckDBWarehouse:
                 f"delete from {raw}.nps where _run_date = ? and _correction is null",
                 manifest.run_date,
             )
-            # DuckDB reads each verified part with its own Parquet reader: a large day's appends
-            # then go to the database file as they are made, and memory stays flat (an 8M-row
-            # day: 284 MB peak for the whole run, bench/results.md), in the same one transaction.
-            with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
-                for path in extract.part_files(Path(folder)):
-                    con.execute(
-                        f"insert into {raw}.nps ({column_list(LOADED_COLUMNS)}) select "
-                        f"{column_list(SOURCE_COLUMNS)}, ?::date, ?, ?::timestamp "
-                        "from read_parquet(?)",
-                        [manifest.run_date, manifest.extract_id, loaded_at, str(path)],
-                    )
-            con.execute(
-                insert_values(f"{raw}.nps_loads", NPS_LOADS, "?"),
-                list(loads_row(manifest, replaced, loaded_at)),
+            self._insert_parts(
+                extract,
+                f"insert into {raw}.nps ({column_list(LOADED_COLUMNS)}) select "
+                f"{column_list(SOURCE_COLUMNS)}, ?::date, ?, ?::timestamp from read_parquet(?)",
+                [manifest.run_date, manifest.extract_id, loaded_at],
             )
+            self._log_load(manifest, replaced, loaded_at)
             loaded = _count(
                 con,
                 f"select count(*) from {raw}.nps where _run_date = ? and _correction is null",
@@ -94,46 +132,20 @@ class DuckDBWarehouse:
                 raise WarehouseError(
                     f"loaded {loaded} rows for {manifest.run_date} but the manifest has {manifest.rows}"
                 )
-            con.commit()
-        except duckdb.ConstraintException as exc:
-            con.rollback()
-            raise LakeError(
-                f"the extract of {run_date} breaks a raw.nps constraint ({first_line(exc)}); "
-                "refusing to load: re-run the extract"
-            ) from None
-        except OSError as exc:  # the temporary folder of the checked parts
-            con.rollback()
-            raise WarehouseError(
-                f"loading {run_date} failed writing {exc.filename or 'a temporary file'}: "
-                f"{exc.strerror or exc} (free space there or set TMPDIR)"
-            ) from None
-        except duckdb.Error as exc:
-            con.rollback()
-            raise WarehouseError(
-                f"loading {run_date} into DuckDB {self.path} failed: {first_line(exc)}"
-            ) from None
-        except BaseException:
-            con.rollback()
-            raise
         return LoadResult(manifest.run_date, manifest.extract_id, loaded, replaced, loaded_at)
 
     def load_corrections(self, extract: Extract) -> LoadResult:
-        raw, con, manifest = self.raw_schema, self.con, extract.manifest
-        con.begin()
-        try:
+        raw, manifest = self.raw_schema, extract.manifest
+        with self._transaction("loading the corrections", "the reconcile extract") as con:
             loaded_at = utc_now()
-            with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
-                for path in extract.part_files(Path(folder)):
-                    con.execute(
-                        f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
-                        f"{column_list(SOURCE_COLUMNS)}, _run_date, ?, ?::timestamp, "
-                        "_supersedes, _correction from read_parquet(?)",
-                        [manifest.extract_id, loaded_at, str(path)],
-                    )
-            con.execute(
-                insert_values(f"{raw}.nps_loads", NPS_LOADS, "?"),
-                list(loads_row(manifest, 0, loaded_at)),
+            self._insert_parts(
+                extract,
+                f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
+                f"{column_list(SOURCE_COLUMNS)}, _run_date, ?, ?::timestamp, "
+                "_supersedes, _correction from read_parquet(?)",
+                [manifest.extract_id, loaded_at],
             )
+            self._log_load(manifest, 0, loaded_at)
             loaded = _count(
                 con, f"select count(*) from {raw}.nps where _extract_id = ?", manifest.extract_id
             )
@@ -141,15 +153,6 @@ class DuckDBWarehouse:
                 raise WarehouseError(
                     f"loaded {loaded} corrections but the manifest has {manifest.rows}"
                 )
-            con.commit()
-        except duckdb.Error as exc:
-            con.rollback()
-            raise WarehouseError(
-                f"loading the corrections into DuckDB {self.path} failed: {first_line(exc)}"
-            ) from None
-        except BaseException:
-            con.rollback()
-            raise
         return LoadResult(manifest.run_date, manifest.extract_id, loaded, 0, loaded_at)
 
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:

@@ -15,7 +15,7 @@ from loader.lake import Lake
 from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.profile import Target
-from loader.tables import LOADED_COLUMNS, NPS_LOADS, RAW_NPS, SOURCE_COLUMNS, arrow_schema
+from loader.tables import LOADED_COLUMNS, NPS_LOADS, RAW_NPS, Column, arrow_schema
 from loader.warehouse import (
     LoadResult,
     checked_extract,
@@ -65,23 +65,24 @@ def _adbc_first_line(exc: Exception) -> str:
 
 
 def _ingest_tables(
-    extract: Extract, loaded_at: dt.datetime, rows: int = 500_000
+    extract: Extract,
+    stamps: dict[str, Any],
+    columns: tuple[Column, ...] = LOADED_COLUMNS,
+    rows: int = 500_000,
 ) -> Iterator[pa.Table]:
-    """The extract's verified rows with the load columns, in tables of about ``rows`` rows
-    (each built in Python, so a bad part raises here rather than inside the driver)."""
-    manifest = extract.manifest
+    """The extract's verified rows as ``columns`` of raw.nps, in tables of about ``rows`` rows
+    (each built in Python, so a bad part raises here rather than inside the driver): the
+    columns the extract lacks are the load's own, one value each from ``stamps``."""
     pending: list[pa.RecordBatch] = []
     count = 0
 
-    stamps = {"_run_date": manifest.run_date, "_extract_id": manifest.extract_id}
-    stamps["_loaded_at"] = loaded_at
-
     def table() -> pa.Table:
         t = pa.Table.from_batches(pending)
-        for column in LOADED_COLUMNS[len(SOURCE_COLUMNS) :]:  # the load's own columns
-            value: Any = pa.scalar(stamps[column.name], column.arrow)
-            t = t.append_column(column.name, pa.repeat(value, t.num_rows))
-        return t
+        for column in columns:
+            if column.name not in t.column_names:
+                value: Any = pa.scalar(stamps[column.name], column.arrow)
+                t = t.append_column(column.name, pa.repeat(value, t.num_rows))
+        return t.select([c.name for c in columns])
 
     for batch in extract.batches():
         pending.append(batch)
@@ -168,7 +169,12 @@ class PostgresWarehouse:
                 )
                 replaced = int(cur.fetchone()[0])
                 copied = 0
-                for table in _ingest_tables(extract, loaded_at):
+                stamps = {
+                    "_run_date": manifest.run_date,
+                    "_extract_id": manifest.extract_id,
+                    "_loaded_at": loaded_at,
+                }
+                for table in _ingest_tables(extract, stamps):
                     copied += int(cur.adbc_ingest("nps", table, mode="append", db_schema_name=raw))
                 if copied != manifest.rows:
                     raise WarehouseError(
@@ -200,19 +206,10 @@ class PostgresWarehouse:
                 cur.fetchall()
                 loaded_at = utc_now()
                 copied = 0
-                for batch in extract.batches():
-                    table = pa.Table.from_batches([batch])
-                    stamps = {"_extract_id": manifest.extract_id, "_loaded_at": loaded_at}
-                    columns: list[Any] = []
-                    for c in RAW_NPS:
-                        if c.name in table.column_names:
-                            columns.append(table.column(c.name))
-                        else:
-                            value: Any = pa.scalar(stamps[c.name], c.arrow)
-                            columns.append(pa.repeat(value, table.num_rows))
-                    rows = pa.table(columns, schema=arrow_schema(RAW_NPS))
+                stamps = {"_extract_id": manifest.extract_id, "_loaded_at": loaded_at}
+                for table in _ingest_tables(extract, stamps, RAW_NPS):
                     copied += int(
-                        cur.adbc_ingest("nps", rows, mode="append", db_schema_name=self.raw_schema)
+                        cur.adbc_ingest("nps", table, mode="append", db_schema_name=self.raw_schema)
                     )
                 if copied != manifest.rows:
                     raise WarehouseError(

@@ -30,6 +30,7 @@ from loader.tables import (
     NPS_LOADS,
     RAW_NPS,
     SOURCE_COLUMNS,
+    Column,
     column_list,
     insert_values,
 )
@@ -95,6 +96,22 @@ def migration_statements(raw_schema: str, present: set[tuple[str, str]]) -> list
     ]
 
 
+def _stage_and_copy(
+    raw_schema: str, columns: tuple[Column, ...], copy_manifest_uri: str, iam_role: str
+) -> list[Statement]:
+    """The lock (taken first by the load; taking it again is a no-op), a temp stage table of
+    ``columns`` in the Parquet's column order (COPY maps Parquet by position), the COPY, and
+    its row count."""
+    return [
+        lock_statement(raw_schema),
+        Statement(
+            f"create temp table {STAGE_TABLE} ({', '.join(f'{c.name} {c.sql}' for c in columns)})"
+        ),
+        copy_statement(copy_manifest_uri, iam_role),
+        Statement("select pg_last_copy_count()", kind="count"),
+    ]
+
+
 def load_statements(
     raw_schema: str,
     manifest: Manifest,
@@ -109,13 +126,7 @@ def load_statements(
     """
     raw = raw_schema
     return [
-        lock_statement(raw),  # taken first by the load; taking it again is a no-op
-        Statement(
-            f"create temp table {STAGE_TABLE} "
-            f"({', '.join(f'{c.name} {c.sql}' for c in SOURCE_COLUMNS)})"
-        ),
-        copy_statement(copy_manifest_uri, iam_role),
-        Statement("select pg_last_copy_count()", kind="count"),
+        *_stage_and_copy(raw, SOURCE_COLUMNS, copy_manifest_uri, iam_role),
         Statement(
             f"delete from {raw}.nps where _run_date = %s and _correction is null",
             (manifest.run_date,),
@@ -148,13 +159,7 @@ def correction_statements(
     with the load's id and time, log the load as a reconcile. Nothing is deleted."""
     raw = raw_schema
     return [
-        lock_statement(raw),
-        Statement(
-            f"create temp table {STAGE_TABLE} "
-            f"({', '.join(f'{c.name} {c.sql}' for c in CORRECTION_COLUMNS)})"
-        ),
-        copy_statement(copy_manifest_uri, iam_role),
-        Statement("select pg_last_copy_count()", kind="count"),
+        *_stage_and_copy(raw, CORRECTION_COLUMNS, copy_manifest_uri, iam_role),
         Statement(
             f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
             f"{column_list(SOURCE_COLUMNS)}, _run_date, %s, %s, _supersedes, _correction "

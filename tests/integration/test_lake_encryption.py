@@ -8,12 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.harness import ROOT, Stack, environ, sqlite_source
+from tests.support.harness import Stack, cli, environ, sqlite_source
 from tests.support.servers import S3Server
 from tests.support.stacks import make_factory
 
@@ -34,13 +33,8 @@ def _objects(stack: Stack) -> list[dict[str, object]]:
 
 
 def _loader(stack: Stack, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loader", *args],
-        cwd=ROOT,
-        env={**stack.loader_env(None), **env},
-        capture_output=True,
-        text=True,
-    )
+    """``nps-loader ARGS`` with ``env`` on top of the stack's, its failure returned, not raised."""
+    return cli(stack, None, *args, check=False, env=env)
 
 
 @pytest.mark.parametrize("sse", ["AES256", "aws:kms"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import yaml
 
 from loader.source import SourceSpec
 from loader.source.pymysql_reader import connect_mysql
-from tests.support.harness import ROOT, Stack, mysql_table
+from tests.support.harness import ROOT, Stack, cli, mysql_table
 from tests.support.servers import (
     MariaDB,
     Postgres,
@@ -44,13 +43,8 @@ def mariadb_tls(tls: TlsFiles) -> Iterator[MariaDB]:
 
 
 def _run(stack: Stack, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loader", *args],
-        cwd=ROOT,
-        env={**stack.loader_env(None), **env},
-        capture_output=True,
-        text=True,
-    )
+    """``nps-loader ARGS`` with ``env`` on top of the stack's, its failure returned, not raised."""
+    return cli(stack, None, *args, check=False, env=env)
 
 
 def _source_env(server: MariaDB, query: str = "") -> dict[str, str]:

@@ -352,13 +352,17 @@ class MySQLSource(TestSource):
 
 
 def cli(
-    stack: Stack, source: TestSource | None, *args: str, check: bool = True
+    stack: Stack,
+    source: TestSource | None,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``nps-loader ARGS`` in its own process, with this stack's environment."""
+    """``nps-loader ARGS`` in its own process, with this stack's environment (and ``env``)."""
     result = subprocess.run(
         [sys.executable, "-m", "loader", *args],
         cwd=ROOT,
-        env=stack.loader_env(source),
+        env={**stack.loader_env(source), **(env or {})},
         capture_output=True,
         text=True,
     )
