@@ -1,7 +1,7 @@
 {{
     config(
         unique_key='response_date',
-        indexes=[{'columns': ['response_date'], 'unique': true}],
+        indexes=nps_indexes([{'columns': ['response_date'], 'unique': true}]),
     )
 }}
 

@@ -1,11 +1,11 @@
 {{
     config(
         unique_key='id',
-        indexes=[
+        indexes=nps_indexes([
             {'columns': ['id'], 'unique': true},
             {'columns': ['_batch_at']},
             {'columns': ['response_date']},
-        ],
+        ]),
         dist='id',
         sort=['_batch_at'],
     )

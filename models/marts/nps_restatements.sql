@@ -31,17 +31,36 @@ latest_batch as (
 
 ),
 
+{% if is_incremental() -%}
+recorded_batches as (
+
+    select distinct restated_at from {{ this }}
+
+),
+
+days_restated_before as (
+
+    select distinct period as response_date from {{ this }} where grain = 'day'
+
+),
+{%- endif %}
+
 recounted as (
 
     -- the days the latest run of the daily counts recounted (once: a run that follows and
-    -- recounted nothing finds its rows already recorded)
-    select daily_counts.* from daily_counts
+    -- recounted nothing finds its rows already recorded). Joins, not correlated subqueries:
+    -- Redshift decorrelates subqueries and refuses the patterns it cannot (AWS, "Correlated
+    -- subqueries": https://docs.aws.amazon.com/redshift/latest/dg/r_correlated_subqueries.html).
+    select
+        daily_counts.*,
+        {{ 'days_restated_before.response_date is not null' if is_incremental() else 'false' }}
+            as was_restated_before
+    from daily_counts
     inner join latest_batch on daily_counts._batch_at = latest_batch.batch_at
     {% if is_incremental() -%}
-        where not exists (
-            select 1 from {{ this }} as recorded
-            where recorded.restated_at = latest_batch.batch_at
-        )
+        left join recorded_batches on latest_batch.batch_at = recorded_batches.restated_at
+        left join days_restated_before on daily_counts.response_date = days_restated_before.response_date
+    where recorded_batches.restated_at is null
     {%- endif %}
 
 ),
@@ -53,15 +72,7 @@ restated_days as (
         recounted.previous_responses is not null  -- a day that had no row is new, not restated
         and ({{ nps_counts_differ('recounted.previous_', 'recounted.') }})
         -- published before: it had responses, or it had them once (a restatement says so)
-        and (
-            recounted.previous_responses > 0
-            {% if is_incremental() -%}
-                or exists (
-                    select 1 from {{ this }} as earlier
-                    where earlier.grain = 'day' and earlier.period = recounted.response_date
-                )
-            {%- endif %}
-        )
+        and (recounted.previous_responses > 0 or recounted.was_restated_before)
 
 ),
 

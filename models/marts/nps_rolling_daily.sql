@@ -7,7 +7,7 @@
         full_refresh=false,
         pre_hook=["{{ nps_rebuild_in_place() }}", "{{ nps_forget_days_without_responses() }}"],
         post_hook="{{ nps_refresh_statistics() }}",
-        indexes=[{'columns': ['response_date'], 'unique': true}],
+        indexes=nps_indexes([{'columns': ['response_date'], 'unique': true}]),
     )
 }}
 
