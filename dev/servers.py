@@ -102,6 +102,9 @@ class Postgres:
     password: str = PG_PASSWORD
     database: str = "nps"
 
+    def url(self) -> str:
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
+
     def env(self, schema: str) -> dict[str, str]:
         return {
             "NPS_PG_HOST": "127.0.0.1",

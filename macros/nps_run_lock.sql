@@ -80,9 +80,15 @@
 {% endmacro %}
 
 
-{% macro nps_run_lock_heartbeat() %}
-    {#- A row of values, read from nothing: concurrent heartbeats never conflict. -#}
-    {%- if execute and nps_takes_run_lock() -%}
+{% macro nps_run_lock_heartbeat(inside_transaction) %}
+    {#- A row of values, read from nothing: concurrent heartbeats never conflict. PostgreSQL:
+        inside the model's transaction (a pre-hook). Redshift: in a statement of its own once the
+        model has committed (a post-hook with transaction: false), since a write to nps_run_lock
+        inside each model's transaction would hold the table's write lock until the model
+        commits and queue the threads. (A transaction: false pre-hook would do on Redshift, but
+        dbt sends a `commit` before the first one on every adapter, and on PostgreSQL that
+        breaks the atomic swap of the views: readers saw a mart missing.) -#}
+    {%- if execute and nps_takes_run_lock() and (target.type == 'redshift') != inside_transaction -%}
         insert into {{ nps_run_lock_relation() }} (invocation_id, command, started_at, heartbeat_at)
         values ('{{ invocation_id }}', '{{ flags.WHICH }}', {{ nps_run_timestamp() }}, {{ dbt.current_timestamp() }})
     {%- endif -%}

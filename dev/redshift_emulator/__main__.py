@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m dev.redshift_emulator",
         description="Run nps-loader or dbt against the profile's redshift target, emulated on a PostgreSQL.",
     )
-    parser.add_argument("--postgres", required=True, help="postgresql://USER[:PASSWORD]@HOST:PORT/DB")
+    parser.add_argument(
+        "--postgres", required=True, help="postgresql://USER[:PASSWORD]@HOST:PORT/DB"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- nps-loader ... | dbt ...")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

@@ -22,7 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-COPY_PAGE = "https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-columnar.html"
+COPY_PAGE = (
+    "https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-columnar.html"
+)
 
 _COPY = re.compile(
     r"^\s*copy\s+(?P<table>[\w.\"]+)\s+from\s+'(?P<uri>s3://[^']+)'\s+(?P<options>.*?)\s*;?\s*$",
@@ -54,7 +56,10 @@ def parse(sql: str) -> CopyStatement:
     if not match:
         raise CopyError(f"the emulator runs COPY ... FROM 's3://...' only: {sql[:200]}")
     options = " ".join(match["options"].lower().split())
-    if not re.search(r"\biam_role\s+'arn:aws[a-z-]*:iam::\d{12}:role/[^']+'", options) and "iam_role default" not in options:
+    if (
+        not re.search(r"\biam_role\s+'arn:aws[a-z-]*:iam::\d{12}:role/[^']+'", options)
+        and "iam_role default" not in options
+    ):
         raise CopyError("COPY needs IAM_ROLE 'arn:aws:iam::<account>:role/<name>' (or CREDENTIALS)")
     if "format as parquet" not in options:
         raise CopyError(f"the emulator's COPY reads FORMAT AS PARQUET only: {options}")
@@ -152,7 +157,9 @@ def run(cur: Any, sql: str) -> int:
         part_bucket, part_key = _split(url)
         data = s3.get_object(Bucket=part_bucket, Key=part_key)["Body"].read()
         if length is not None and int(length) != len(data):
-            raise CopyError(f"{url}: content_length {length} in the manifest, {len(data)} bytes in S3")
+            raise CopyError(
+                f"{url}: content_length {length} in the manifest, {len(data)} bytes in S3"
+            )
         table = pq.read_table(io.BytesIO(data))
         if table.num_columns != len(columns):
             raise CopyError(

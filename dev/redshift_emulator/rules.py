@@ -93,7 +93,11 @@ TOKEN_RULES: tuple[Rule, ...] = (
     # SELECT list: [ TOP n ] [ ALL | DISTINCT ] only
     Rule("SELECT DISTINCT ON (...)", AWS + "r_SELECT_list.html", ("distinct", "on", "(")),
     # aggregate functions take no FILTER clause
-    Rule("an aggregate's FILTER (WHERE ...)", AWS + "c_Aggregate_Functions.html", ("filter", "(", "where")),
+    Rule(
+        "an aggregate's FILTER (WHERE ...)",
+        AWS + "c_Aggregate_Functions.html",
+        ("filter", "(", "where"),
+    ),
     # INSERT has no ON CONFLICT (Redshift has MERGE)
     Rule("INSERT ... ON CONFLICT", AWS + "r_INSERT_30.html", ("on", "conflict")),
     # ALTER TABLE ADD [ COLUMN ] column_name: no IF NOT EXISTS
@@ -102,7 +106,11 @@ TOKEN_RULES: tuple[Rule, ...] = (
         AWS + "r_ALTER_TABLE.html",
         ("add", "column", "if", "not", "exists"),
     ),
-    Rule("ALTER TABLE ... ADD IF NOT EXISTS", AWS + "r_ALTER_TABLE.html", ("add", "if", "not", "exists")),
+    Rule(
+        "ALTER TABLE ... ADD IF NOT EXISTS",
+        AWS + "r_ALTER_TABLE.html",
+        ("add", "if", "not", "exists"),
+    ),
     # Redshift has sort and distribution keys, no indexes
     Rule("CREATE INDEX", FEATURES, ("create", "index")),
     Rule("CREATE UNIQUE INDEX", FEATURES, ("create", "unique", "index")),
@@ -162,7 +170,9 @@ def check(sql: str) -> None:
     try:
         statements = sqlglot.parse(sql, read="redshift")
     except SqlglotError as exc:
-        raise Refused(Rule(f"this syntax ({str(exc).splitlines()[0]})", AWS + "c_SQL_commands.html"), sql) from None
+        raise Refused(
+            Rule(f"this syntax ({str(exc).splitlines()[0]})", AWS + "c_SQL_commands.html"), sql
+        ) from None
     for statement in statements:
         if statement is not None and not isinstance(statement, exp.Command):
             _check_correlation(statement, sql)
@@ -186,7 +196,11 @@ def _check_correlation(statement: exp.Expression, sql: str) -> None:
             parent = node.parent
             if isinstance(parent, exp.Or):
                 raise Refused(CORRELATED_RULES[3], sql)
-            if isinstance(parent, exp.Join) and node.arg_key == "on" and parent.side in ("LEFT", "RIGHT", "FULL"):
+            if (
+                isinstance(parent, exp.Join)
+                and node.arg_key == "on"
+                and parent.side in ("LEFT", "RIGHT", "FULL")
+            ):
                 raise Refused(CORRELATED_RULES[1], sql)
             node = parent
         if scope.expression.find(exp.Window) is not None:

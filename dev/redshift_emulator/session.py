@@ -36,6 +36,8 @@ _LEADING_COMMENTS = re.compile(r"^\s*(/\*.*?\*/\s*|--[^\n]*\n\s*)*", re.DOTALL)
 def _head(sql: str) -> str:
     """The statement without the comments before it (dbt puts its query comment first)."""
     return _LEADING_COMMENTS.sub("", sql, count=1)
+
+
 _catalog_done: set[str] = set()
 _catalog_lock = threading.Lock()
 
@@ -64,7 +66,11 @@ class _Style:
             return redshift_connector.ProgrammingError({"S": "ERROR", "C": code, "M": message})
         import psycopg2
 
-        return psycopg2.errors.FeatureNotSupported(message) if code == "0A000" else psycopg2.DatabaseError(message)
+        return (
+            psycopg2.errors.FeatureNotSupported(message)
+            if code == "0A000"
+            else psycopg2.DatabaseError(message)
+        )
 
 
 def _redshift_message(exc: Exception) -> tuple[str, str]:
@@ -131,7 +137,10 @@ class Cursor:
             else:
                 self._raw.execute(translate.to_postgres(text))
         except psycopg2.Error as exc:
-            if conn.style.client == "psycopg2" and getattr(exc, "pgcode", None) not in ("40001", "40P01"):
+            if conn.style.client == "psycopg2" and getattr(exc, "pgcode", None) not in (
+                "40001",
+                "40P01",
+            ):
                 raise
             message, code = _redshift_message(exc)
             raise conn.style.error(message, code) from None
@@ -143,9 +152,10 @@ class Cursor:
 
 
 class Connection:
-    def __init__(self, raw: Any, client: str) -> None:
+    def __init__(self, raw: Any, client: str, dsn: dict[str, Any]) -> None:
         self.raw = raw
         self.style = _Style(client)
+        self.dsn = dsn
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
@@ -204,8 +214,6 @@ class Connection:
         finally:
             side.close()
 
-    dsn: dict[str, Any] = {}
-
 
 def open_connection(postgres_url: str, client: str) -> Connection:
     import psycopg2
@@ -228,9 +236,7 @@ def open_connection(postgres_url: str, client: str) -> Connection:
                     cur.execute("select pg_advisory_unlock(4242)")
             raw.autocommit = False
             _catalog_done.add(key)
-    connection = Connection(raw, client)
-    connection.dsn = dsn
-    return connection
+    return Connection(raw, client, dsn)
 
 
 @contextlib.contextmanager

@@ -21,16 +21,30 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bsortkey\s+auto\b", _FLAGS), ""),
     (re.compile(r"\bbackup\s+(yes|no)\b", _FLAGS), ""),
     # column attributes
-    (re.compile(r"\bencode\s+(raw|az64|bytedict|delta|delta32k|lzo|mostly8|mostly16|mostly32|runlength|text255|text32k|zstd|auto)\b", _FLAGS), ""),
+    (
+        re.compile(
+            r"\bencode\s+(raw|az64|bytedict|delta|delta32k|lzo|mostly8|mostly16|mostly32|runlength|text255|text32k|zstd|auto)\b",
+            _FLAGS,
+        ),
+        "",
+    ),
     (re.compile(r"(?<![\w.])distkey(?=\s*[,)])", _FLAGS), ""),
     (re.compile(r"(?<![\w.])sortkey(?=\s*[,)])", _FLAGS), ""),
     # late-binding views: PostgreSQL binds every view
     (re.compile(r"\bwith\s+no\s+schema\s+binding\b", _FLAGS), ""),
     # DATEADD(day, n, ts), DATEDIFF(hour, a, b), DATE_PART(month, ts): a bare date part
-    (re.compile(r"\b(dateadd|datediff|date_add|date_diff)\s*\(\s*([a-z_]+)\s*,", _FLAGS), r"\1('\2',"),
+    (
+        re.compile(r"\b(dateadd|datediff|date_add|date_diff)\s*\(\s*([a-z_]+)\s*,", _FLAGS),
+        r"\1('\2',",
+    ),
     (re.compile(r"\bsysdate\b", _FLAGS), "getdate()"),
     # Redshift's system views and functions live in pg_catalog there, in public here
-    (re.compile(r"\bpg_catalog\.(svv_\w+|stl_\w+|stv_\w+|pg_get_late_binding_view_cols)\b", _FLAGS), r"public.\1"),
+    (
+        re.compile(
+            r"\bpg_catalog\.(svv_\w+|stl_\w+|stv_\w+|pg_get_late_binding_view_cols)\b", _FLAGS
+        ),
+        r"public.\1",
+    ),
 )
 
 

@@ -63,6 +63,10 @@ class Manifest:
     #: run_date..end_date, the window is their created_at range)
     kind: str = "day"
     end_date: dt.date | None = None
+    #: per timestamp column, the smallest and largest value in the parts (ISO text; None when
+    #: every value is NULL): a warehouse that maps the Parquet types itself (Redshift's COPY)
+    #: checks what it staged against them. None in manifests of older loaders.
+    bounds: dict[str, tuple[str | None, str | None]] | None = None
 
     def to_json(self) -> builtins.bytes:
         body = asdict(self)
@@ -93,6 +97,11 @@ class Manifest:
                 changes_reporting_timezone=bool(body.get("changes_reporting_timezone", False)),
                 kind=str(body.get("kind", "day")),
                 end_date=dt.date.fromisoformat(body["end_date"]) if body.get("end_date") else None,
+                bounds=(
+                    {str(k): (v[0], v[1]) for k, v in body["bounds"].items()}
+                    if body.get("bounds")
+                    else None
+                ),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise LakeError(

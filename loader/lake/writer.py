@@ -87,6 +87,34 @@ class _PartWriter:
             self.writer = None
 
 
+#: The columns whose range a manifest records (Manifest.bounds).
+BOUNDED_COLUMNS = ("created_at", "modified")
+
+
+def column_bounds(paths: list[Path]) -> dict[str, tuple[str | None, str | None]]:
+    """The smallest and largest value of each BOUNDED_COLUMNS column over the parts, from the
+    row groups' Parquet statistics (no data is read)."""
+    lows: dict[str, list[dt.datetime]] = {c: [] for c in BOUNDED_COLUMNS}
+    highs: dict[str, list[dt.datetime]] = {c: [] for c in BOUNDED_COLUMNS}
+    for path in paths:
+        metadata = pq.read_metadata(path)
+        names = [metadata.schema.column(i).name for i in range(metadata.num_columns)]
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            for column in BOUNDED_COLUMNS:
+                stats = row_group.column(names.index(column)).statistics
+                if stats is not None and stats.has_min_max:
+                    lows[column].append(stats.min)  # type: ignore[arg-type]
+                    highs[column].append(stats.max)  # type: ignore[arg-type]
+    return {
+        c: (
+            min(lows[c]).isoformat() if lows[c] else None,
+            max(highs[c]).isoformat() if highs[c] else None,
+        )
+        for c in BOUNDED_COLUMNS
+    }
+
+
 def write_parts(batches: Iterator[pa.RecordBatch], folder: Path) -> list[tuple[Path, int]]:
     """Stream batches into Parquet files of PART_ROWS rows in row groups of ROW_GROUP_ROWS
     (whatever size the source's batches have); always at least one file.
@@ -149,6 +177,7 @@ def extract_day(
             PartFile(f"{folder_key}/{path.name}", rows, path.stat().st_size, _sha256(path))
             for path, rows in parts
         ]
+        bounds = column_bounds([path for path, _ in parts])
         (folder / "copy.manifest").write_bytes(copy_manifest(lake, files))
     # Hand the extract's Arrow buffers back to the system before the load of the same process
     # needs memory (mimalloc keeps freed pages otherwise; measured in bench/results.md, section 2).
@@ -168,6 +197,7 @@ def extract_day(
         copy_manifest_key=copy_key,
         reporting_timezone=window.zone,
         changes_reporting_timezone=changes_reporting_timezone,
+        bounds=bounds,
     )
     try:
         lake.put_bytes(manifest_key(window.run_date), manifest.to_json())
@@ -201,6 +231,7 @@ def write_corrections(
                 _sha256(path),
             )
         ]
+        bounds = column_bounds([path])
         (folder / "copy.manifest").write_bytes(copy_manifest(lake, files))
     manifest = Manifest(
         run_date=days[0],
@@ -217,6 +248,7 @@ def write_corrections(
         extracted_at=extracted_at,
         copy_manifest_key=f"{folder_key}/copy.manifest",
         reporting_timezone=zone,
+        bounds=bounds,
     )
     try:
         lake.put_bytes(f"{folder_key}/_manifest.json", manifest.to_json())

@@ -16,26 +16,10 @@ import duckdb
 from loader.coverage import LoadLog, log_queries
 from loader.errors import LakeError, WarehouseError, first_line
 from loader.lake import Lake
-from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.profile import Target
-from loader.tables import (
-    LOADED_COLUMNS,
-    NPS_LOADS,
-    RAW_NPS,
-    SOURCE_COLUMNS,
-    column_list,
-    insert_values,
-)
-from loader.warehouse import (
-    LoadResult,
-    checked_extract,
-    loads_row,
-    raw_ddl,
-    raw_migrations,
-    read_log,
-    utc_now,
-)
+from loader.tables import NPS_LOADS, Column, insert_values
+from loader.warehouse import LoadResult, flow, raw_ddl, raw_migrations, read_log
 
 
 class DuckDBWarehouse:
@@ -55,15 +39,17 @@ class DuckDBWarehouse:
     def load_log(self, run_date: dt.date) -> LoadLog:
         return read_log(self._rows, self.raw_schema, run_date)
 
+    def check_before_lock(self, extract: Extract) -> None:
+        """Nothing: each part is checked as the ingest reads it."""
+
     @contextlib.contextmanager
-    def _transaction(self, what: str, extract_name: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One load's transaction: committed when the block ends, rolled back on any failure,
-        each failure said in one line (``what``: "loading 2021-09-16", ``extract_name``: "the
-        extract of 2021-09-16")."""
+    def locked(self, what: str, extract_name: str) -> Iterator[_Session]:
+        """One load's transaction. The file lock taken when this connection opened is the load
+        lock: one process writes a DuckDB file at a time."""
         con = self.con
         con.begin()
         try:
-            yield con
+            yield _Session(con, self.raw_schema)
             con.commit()
         except duckdb.ConstraintException as exc:
             con.rollback()
@@ -86,74 +72,11 @@ class DuckDBWarehouse:
             con.rollback()
             raise
 
-    def _insert_parts(self, extract: Extract, insert_sql: str, params: list[object]) -> None:
-        """``insert_sql`` (ending in ``read_parquet(?)``) once per verified part. DuckDB reads each
-        part with its own Parquet reader: a large day's appends then go to the database file as
-        they are made, and memory stays flat (an 8M-row day: 284 MB peak for the whole run,
-        bench/results.md), in the caller's one transaction."""
-        with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
-            for path in extract.part_files(Path(folder)):
-                self.con.execute(insert_sql, [*params, str(path)])
-
-    def _log_load(self, manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> None:
-        self.con.execute(
-            insert_values(f"{self.raw_schema}.nps_loads", NPS_LOADS, "?"),
-            list(loads_row(manifest, replaced, loaded_at)),
-        )
-
     def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
-        raw = self.raw_schema
-        with self._transaction(f"loading {run_date}", f"the extract of {run_date}") as con:
-            # The file lock taken when this connection opened is the load lock: one process
-            # writes a DuckDB file at a time.
-            extract, _ = checked_extract(lake, run_date, self._rows, raw)
-            manifest = extract.manifest
-            loaded_at = utc_now()
-            # DuckDB's delete returns the number of rows it deleted
-            # (a reconcile's corrections are not the day's load: they stay)
-            replaced = _count(
-                con,
-                f"delete from {raw}.nps where _run_date = ? and _correction is null",
-                manifest.run_date,
-            )
-            self._insert_parts(
-                extract,
-                f"insert into {raw}.nps ({column_list(LOADED_COLUMNS)}) select "
-                f"{column_list(SOURCE_COLUMNS)}, ?::date, ?, ?::timestamp from read_parquet(?)",
-                [manifest.run_date, manifest.extract_id, loaded_at],
-            )
-            self._log_load(manifest, replaced, loaded_at)
-            loaded = _count(
-                con,
-                f"select count(*) from {raw}.nps where _run_date = ? and _correction is null",
-                manifest.run_date,
-            )
-            if loaded != manifest.rows:
-                raise WarehouseError(
-                    f"loaded {loaded} rows for {manifest.run_date} but the manifest has {manifest.rows}"
-                )
-        return LoadResult(manifest.run_date, manifest.extract_id, loaded, replaced, loaded_at)
+        return flow.load_day(self, lake, run_date)
 
     def load_corrections(self, extract: Extract) -> LoadResult:
-        raw, manifest = self.raw_schema, extract.manifest
-        with self._transaction("loading the corrections", "the reconcile extract") as con:
-            loaded_at = utc_now()
-            self._insert_parts(
-                extract,
-                f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
-                f"{column_list(SOURCE_COLUMNS)}, _run_date, ?, ?::timestamp, "
-                "_supersedes, _correction from read_parquet(?)",
-                [manifest.extract_id, loaded_at],
-            )
-            self._log_load(manifest, 0, loaded_at)
-            loaded = _count(
-                con, f"select count(*) from {raw}.nps where _extract_id = ?", manifest.extract_id
-            )
-            if loaded != manifest.rows:
-                raise WarehouseError(
-                    f"loaded {loaded} corrections but the manifest has {manifest.rows}"
-                )
-        return LoadResult(manifest.run_date, manifest.extract_id, loaded, 0, loaded_at)
+        return flow.load_corrections(self, extract)
 
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
         try:
@@ -177,6 +100,48 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         self.con.close()
+
+
+class _Session:
+    """A DuckDB load's statements (flow.LoadSession)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, raw_schema: str) -> None:
+        self.con = con
+        self.raw = raw_schema
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self.con.execute(sql).fetchall())
+
+    def delete_day(self, run_date: dt.date) -> int:
+        # DuckDB's delete returns the number of rows it deleted
+        return _count(
+            self.con,
+            f"delete from {self.raw}.nps where _run_date = ? and _correction is null",
+            run_date,
+        )
+
+    def ingest(
+        self, extract: Extract, stamps: dict[str, object], columns: tuple[Column, ...]
+    ) -> int:
+        """One ``insert ... from read_parquet`` per verified part. DuckDB reads each part with its
+        own Parquet reader: a large day's appends then go to the database file as they are
+        made, and memory stays flat (docs/performance.md), in the caller's one transaction."""
+        from_part = [c.name for c in columns if c.name not in stamps]
+        own = [c for c in columns if c.name in stamps]
+        select = ", ".join([*from_part, *(f"?::{c.sql}" for c in own)])
+        sql = (
+            f"insert into {self.raw}.nps ({', '.join([*from_part, *(c.name for c in own)])}) "
+            f"select {select} from read_parquet(?)"
+        )
+        params = [stamps[c.name] for c in own]
+        inserted = 0
+        with tempfile.TemporaryDirectory(prefix="nps-load-") as folder:
+            for path in extract.part_files(Path(folder)):
+                inserted += _count(self.con, sql, *params, str(path))
+        return inserted
+
+    def audit(self, row: tuple[object, ...]) -> None:
+        self.con.execute(insert_values(f"{self.raw}.nps_loads", NPS_LOADS, "?"), list(row))
 
 
 def peek_load_log(path: str, raw_schema: str, run_date: dt.date) -> LoadLog | None:

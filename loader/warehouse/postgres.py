@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -12,19 +13,10 @@ import pyarrow as pa
 from loader.coverage import LoadLog
 from loader.errors import WarehouseError, first_line
 from loader.lake import Lake
-from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.profile import Target
-from loader.tables import LOADED_COLUMNS, NPS_LOADS, RAW_NPS, Column, arrow_schema
-from loader.warehouse import (
-    LoadResult,
-    checked_extract,
-    loads_row,
-    raw_ddl,
-    raw_migrations,
-    read_log,
-    utc_now,
-)
+from loader.tables import NPS_LOADS, Column, arrow_schema
+from loader.warehouse import LoadResult, flow, raw_ddl, raw_migrations, read_log
 from loader.warehouse.libpq import connect, run_query, stream_query, tls_settings
 
 #: Every load takes this transaction-scoped advisory lock, so concurrent loaders queue up.
@@ -66,8 +58,8 @@ def _adbc_first_line(exc: Exception) -> str:
 
 def _ingest_tables(
     extract: Extract,
-    stamps: dict[str, Any],
-    columns: tuple[Column, ...] = LOADED_COLUMNS,
+    stamps: dict[str, object],
+    columns: tuple[Column, ...],
     rows: int = 500_000,
 ) -> Iterator[pa.Table]:
     """The extract's verified rows as ``columns`` of raw.nps, in tables of about ``rows`` rows
@@ -94,13 +86,40 @@ def _ingest_tables(
         yield table()
 
 
-def _audit_table(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> pa.Table:
-    """The raw.nps_loads row of this load, typed as the table's columns."""
-    schema = arrow_schema(NPS_LOADS)
-    values = loads_row(manifest, replaced, loaded_at)
-    return pa.table(
-        [pa.array([v], f.type) for v, f in zip(values, schema, strict=True)], schema=schema
-    )
+class _Session:
+    """A PostgreSQL load's statements (flow.LoadSession): binary COPY from Arrow through ADBC
+    bulk ingest (~1.75x a CSV COPY); a bad part raises before its rows are sent."""
+
+    def __init__(self, cur: Any, raw_schema: str) -> None:
+        self.cur = cur
+        self.raw = raw_schema
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        self.cur.execute(sql)
+        return list(self.cur.fetchall())
+
+    def delete_day(self, run_date: dt.date) -> int:
+        day = run_date.isoformat()  # a date object's own text, not input
+        self.cur.execute(
+            f"with deleted as (delete from {self.raw}.nps where _run_date = date '{day}' "
+            "and _correction is null returning 1) select count(*) from deleted"
+        )
+        return int(self.cur.fetchone()[0])
+
+    def ingest(
+        self, extract: Extract, stamps: dict[str, object], columns: tuple[Column, ...]
+    ) -> int:
+        return sum(
+            int(self.cur.adbc_ingest("nps", table, mode="append", db_schema_name=self.raw))
+            for table in _ingest_tables(extract, stamps, columns)
+        )
+
+    def audit(self, row: tuple[object, ...]) -> None:
+        schema = arrow_schema(NPS_LOADS)
+        table = pa.table(
+            [pa.array([v], f.type) for v, f in zip(row, schema, strict=True)], schema=schema
+        )
+        self.cur.adbc_ingest("nps_loads", table, mode="append", db_schema_name=self.raw)
 
 
 def raw_indexes(raw_schema: str) -> list[str]:
@@ -140,93 +159,35 @@ class PostgresWarehouse:
     def load_log(self, run_date: dt.date) -> LoadLog:
         return read_log(lambda sql: run_query(self.conn, sql, ()), self.raw_schema, run_date)
 
-    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
-        """One transaction on an ADBC connection: the advisory lock, the day's delete, a binary
-        COPY of the extract (ADBC bulk ingest from Arrow, ~1.75x the CSV COPY it replaces), the
-        audit row, the count check. A bad part raises before its rows are sent."""
+    def check_before_lock(self, extract: Extract) -> None:
+        """Nothing: each part is checked as the ingest reads it."""
+
+    @contextlib.contextmanager
+    def locked(self, what: str, extract_name: str) -> Iterator[_Session]:
+        """One transaction on an ADBC connection, under the advisory load lock."""
         import adbc_driver_manager
 
-        raw = self.raw_schema
-        day = run_date.isoformat()  # a date object's own text, not input
         conn = self._bulk_connection()
         try:
             with conn.cursor() as cur:
                 cur.execute(f"select pg_advisory_xact_lock({LOAD_LOCK_KEY})")
                 cur.fetchall()
-
-                def rows(sql: str) -> list[tuple[Any, ...]]:
-                    cur.execute(sql)
-                    return list(cur.fetchall())
-
-                # Under the lock: the lake's latest extract of the day, and the stamp that
-                # orders this load after every load that committed before it.
-                extract, _ = checked_extract(lake, run_date, rows, raw)
-                manifest = extract.manifest
-                loaded_at = utc_now()
-                cur.execute(
-                    f"with deleted as (delete from {raw}.nps where _run_date = date '{day}' "
-                    "and _correction is null returning 1) select count(*) from deleted"
-                )
-                replaced = int(cur.fetchone()[0])
-                copied = 0
-                stamps = {
-                    "_run_date": manifest.run_date,
-                    "_extract_id": manifest.extract_id,
-                    "_loaded_at": loaded_at,
-                }
-                for table in _ingest_tables(extract, stamps):
-                    copied += int(cur.adbc_ingest("nps", table, mode="append", db_schema_name=raw))
-                if copied != manifest.rows:
-                    raise WarehouseError(
-                        f"COPY loaded {copied} rows for {manifest.run_date}, the manifest has {manifest.rows}"
-                    )
-                audit = _audit_table(manifest, replaced, loaded_at)
-                cur.adbc_ingest("nps_loads", audit, mode="append", db_schema_name=raw)
+                yield _Session(cur, self.raw_schema)
             conn.commit()
         except adbc_driver_manager.Error as exc:
             conn.rollback()
             raise WarehouseError(
-                f"loading {run_date} into PostgreSQL failed: {_adbc_first_line(exc)}"
+                f"{what} into PostgreSQL failed: {_adbc_first_line(exc)}"
             ) from None
         except BaseException:
             conn.rollback()
             raise
-        return LoadResult(manifest.run_date, manifest.extract_id, copied, replaced, loaded_at)
+
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
+        return flow.load_day(self, lake, run_date)
 
     def load_corrections(self, extract: Extract) -> LoadResult:
-        """Like a day's load: the advisory lock, a binary COPY of the corrections (each part
-        checked first), the audit row, the count check, in one transaction."""
-        import adbc_driver_manager
-
-        manifest = extract.manifest
-        conn = self._bulk_connection()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"select pg_advisory_xact_lock({LOAD_LOCK_KEY})")
-                cur.fetchall()
-                loaded_at = utc_now()
-                copied = 0
-                stamps = {"_extract_id": manifest.extract_id, "_loaded_at": loaded_at}
-                for table in _ingest_tables(extract, stamps, RAW_NPS):
-                    copied += int(
-                        cur.adbc_ingest("nps", table, mode="append", db_schema_name=self.raw_schema)
-                    )
-                if copied != manifest.rows:
-                    raise WarehouseError(
-                        f"COPY loaded {copied} corrections, the manifest has {manifest.rows}"
-                    )
-                audit = _audit_table(manifest, 0, loaded_at)
-                cur.adbc_ingest("nps_loads", audit, mode="append", db_schema_name=self.raw_schema)
-            conn.commit()
-        except adbc_driver_manager.Error as exc:
-            conn.rollback()
-            raise WarehouseError(
-                f"loading the corrections into PostgreSQL failed: {_adbc_first_line(exc)}"
-            ) from None
-        except BaseException:
-            conn.rollback()
-            raise
-        return LoadResult(manifest.run_date, manifest.extract_id, copied, 0, loaded_at)
+        return flow.load_corrections(self, extract)
 
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
         return stream_query(self.conn, sql, params)

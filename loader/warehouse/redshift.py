@@ -1,15 +1,13 @@
 """Amazon Redshift: ``COPY ... FORMAT AS PARQUET MANIFEST`` from the S3 lake inside one transaction.
 
-All the Redshift SQL of the loader lives here. Redshift cannot be reached from the test machines,
-so :func:`load_statements` is a pure function whose output the tests check statement by
-statement. What runs for real on PostgreSQL is the rest of the load's protocol (lock, the lake's
-latest extract read under it, the zone and coverage checks, delete, insert, audit, count check,
-commit); PostgreSQL ingests by binary COPY from Arrow, so the stage table and COPY are checked
-here only (and parsed under a Redshift grammar by tests/test_redshift_compile.py).
+All the Redshift SQL of the loader lives here; the load's steps are loader.warehouse.flow's.
+:func:`load_statements` lists a day's load statement by statement (unit-tested), and the tests
+run every statement for real on the emulated Redshift (dev/redshift_emulator).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -22,6 +20,7 @@ from loader.errors import ConfigError, WarehouseError, first_line
 from loader.lake import Lake
 from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
+from loader.lake.writer import BOUNDED_COLUMNS
 from loader.profile import Target
 from loader.tables import (
     ADDED_COLUMNS,
@@ -31,17 +30,9 @@ from loader.tables import (
     RAW_NPS,
     SOURCE_COLUMNS,
     Column,
-    column_list,
     insert_values,
 )
-from loader.warehouse import (
-    LoadResult,
-    checked_extract,
-    loads_row,
-    raw_ddl,
-    read_log,
-    utc_now,
-)
+from loader.warehouse import LoadResult, flow, loads_row, raw_ddl, read_log
 from loader.warehouse.libpq import connect, run_query, stream_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
@@ -96,19 +87,69 @@ def migration_statements(raw_schema: str, present: set[tuple[str, str]]) -> list
     ]
 
 
-def _stage_and_copy(
-    raw_schema: str, columns: tuple[Column, ...], copy_manifest_uri: str, iam_role: str
+def delete_statement(raw_schema: str, run_date: dt.date) -> Statement:
+    """A day's loaded rows; a reconcile's corrections in the day's partition stay. ``delete``
+    rather than ``truncate``, which would commit the transaction half-way."""
+    return Statement(
+        f"delete from {raw_schema}.nps where _run_date = %s and _correction is null",
+        (run_date,),
+        kind="delete",
+    )
+
+
+def stage_statements(
+    columns: tuple[Column, ...], copy_manifest_uri: str, iam_role: str
 ) -> list[Statement]:
-    """The lock (taken first by the load; taking it again is a no-op), a temp stage table of
-    ``columns`` in the Parquet's column order (COPY maps Parquet by position), the COPY, and
-    its row count."""
+    """A temp stage table of the extract's ``columns`` in the Parquet's column order (COPY maps
+    Parquet by position), the COPY, its row count, and what it staged of the timestamps (checked
+    against the manifest: a COPY that mapped a Parquet type wrongly fails here, in the load's
+    transaction, naming the column and value)."""
     return [
-        lock_statement(raw_schema),
         Statement(
             f"create temp table {STAGE_TABLE} ({', '.join(f'{c.name} {c.sql}' for c in columns)})"
         ),
         copy_statement(copy_manifest_uri, iam_role),
         Statement("select pg_last_copy_count()", kind="count"),
+        Statement(
+            "select "
+            + ", ".join(f"min({c}), max({c})" for c in BOUNDED_COLUMNS)
+            + f" from {STAGE_TABLE}",
+            kind="bounds",
+        ),
+    ]
+
+
+def insert_statement(
+    raw_schema: str, columns: tuple[Column, ...], stamps: dict[str, object]
+) -> Statement:
+    """raw.nps's ``columns`` from the stage table; those the stage lacks are the load's own
+    (``stamps``, as parameters)."""
+    staged = [c.name for c in columns if c.name not in stamps]
+    own = [c.name for c in columns if c.name in stamps]
+    select = ", ".join([*staged, *(["%s"] * len(own))])
+    return Statement(
+        f"insert into {raw_schema}.nps ({', '.join([*staged, *own])}) select {select} "
+        f"from {STAGE_TABLE}",
+        tuple(stamps[name] for name in own),
+    )
+
+
+def audit_statement(raw_schema: str, row: tuple[object, ...]) -> Statement:
+    return Statement(insert_values(f"{raw_schema}.nps_loads", NPS_LOADS, "%s"), row, kind="audit")
+
+
+def ingest_statements(
+    raw_schema: str,
+    extract_columns: tuple[Column, ...],
+    columns: tuple[Column, ...],
+    stamps: dict[str, object],
+    copy_manifest_uri: str,
+    iam_role: str,
+) -> list[Statement]:
+    return [
+        *stage_statements(extract_columns, copy_manifest_uri, iam_role),
+        insert_statement(raw_schema, columns, stamps),
+        Statement(f"drop table {STAGE_TABLE}"),
     ]
 
 
@@ -119,31 +160,21 @@ def load_statements(
     iam_role: str,
     loaded_at: dt.datetime,
 ) -> list[Statement]:
-    """The statements of one day's load, to run between ``begin`` and ``commit``.
-
-    The Parquet columns are in the order of the stage table (COPY maps Parquet by position).
-    ``delete`` rather than ``truncate``, which would commit the transaction half-way.
-    """
-    raw = raw_schema
+    """Every statement of one day's load, in the order it sends them between ``begin`` and
+    ``commit`` (the load log's reads after the lock aside)."""
+    stamps = {
+        "_run_date": manifest.run_date,
+        "_extract_id": manifest.extract_id,
+        "_loaded_at": loaded_at,
+    }
     return [
-        *_stage_and_copy(raw, SOURCE_COLUMNS, copy_manifest_uri, iam_role),
-        Statement(
-            f"delete from {raw}.nps where _run_date = %s and _correction is null",
-            (manifest.run_date,),
-            kind="delete",
+        lock_statement(raw_schema),
+        delete_statement(raw_schema, manifest.run_date),
+        *ingest_statements(
+            raw_schema, SOURCE_COLUMNS, LOADED_COLUMNS, stamps, copy_manifest_uri, iam_role
         ),
-        Statement(
-            f"insert into {raw}.nps ({column_list(LOADED_COLUMNS)}) select "
-            f"{column_list(SOURCE_COLUMNS)}, %s, %s, %s from {STAGE_TABLE}",
-            (manifest.run_date, manifest.extract_id, loaded_at),
-        ),
-        Statement(
-            insert_values(f"{raw}.nps_loads", NPS_LOADS, "%s"),
-            # rows_replaced (-1 here) is filled in from the delete's row count at run time
-            loads_row(manifest, -1, loaded_at),
-            kind="audit",
-        ),
-        Statement(f"drop table {STAGE_TABLE}"),
+        # rows_replaced (-1 here) is the delete's row count at run time
+        audit_statement(raw_schema, loads_row(manifest, -1, loaded_at)),
     ]
 
 
@@ -154,25 +185,46 @@ def correction_statements(
     iam_role: str,
     loaded_at: dt.datetime,
 ) -> list[Statement]:
-    """The statements of a reconcile's load, to run between ``begin`` and ``commit``: COPY the
-    corrections (CORRECTION_COLUMNS, by position) into a stage table, append them to raw.nps
-    with the load's id and time, log the load as a reconcile. Nothing is deleted."""
-    raw = raw_schema
+    """Every statement of a reconcile's load: COPY the corrections (CORRECTION_COLUMNS, by
+    position) into a stage table, append them to raw.nps with the load's id and time, log the
+    load as a reconcile. Nothing is deleted."""
+    stamps = {"_extract_id": manifest.extract_id, "_loaded_at": loaded_at}
     return [
-        *_stage_and_copy(raw, CORRECTION_COLUMNS, copy_manifest_uri, iam_role),
-        Statement(
-            f"insert into {raw}.nps ({column_list(RAW_NPS)}) select "
-            f"{column_list(SOURCE_COLUMNS)}, _run_date, %s, %s, _supersedes, _correction "
-            f"from {STAGE_TABLE}",
-            (manifest.extract_id, loaded_at),
+        lock_statement(raw_schema),
+        *ingest_statements(
+            raw_schema, CORRECTION_COLUMNS, RAW_NPS, stamps, copy_manifest_uri, iam_role
         ),
-        Statement(
-            insert_values(f"{raw}.nps_loads", NPS_LOADS, "%s"),
-            loads_row(manifest, 0, loaded_at),
-            kind="audit",
-        ),
-        Statement(f"drop table {STAGE_TABLE}"),
+        audit_statement(raw_schema, loads_row(manifest, 0, loaded_at)),
     ]
+
+
+def check_staged(manifest: Manifest, staged: tuple[Any, ...]) -> None:
+    """The staged timestamps' range must lie within what the manifest recorded of the parts: a
+    COPY that read a Parquet timestamp with the wrong unit (users report years like 161065,
+    apache/arrow#38000) fails the load instead of landing silently."""
+    if manifest.bounds is None:
+        return  # a manifest of an older loader: the row count is all there is to check
+    for i, column in enumerate(BOUNDED_COLUMNS):
+        low, high = manifest.bounds.get(column, (None, None))
+        for value in (staged[2 * i], staged[2 * i + 1]):
+            if value is None:
+                if low is not None:
+                    raise WarehouseError(
+                        f"the COPY staged no {column} where the extract has values from {low}: "
+                        "Redshift did not read the Parquet column; nothing was loaded"
+                    )
+                continue
+            text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+            if (
+                low is None
+                or high is None
+                or not (dt.datetime.fromisoformat(low) <= value <= dt.datetime.fromisoformat(high))
+            ):
+                raise WarehouseError(
+                    f"the COPY staged {column} {text}, outside the extract's range "
+                    f"[{low}, {high}]: Redshift mapped the Parquet timestamps wrongly; nothing "
+                    "was loaded"
+                )
 
 
 def iam_role(target: Target) -> str:
@@ -211,78 +263,30 @@ class RedshiftWarehouse:
     def load_log(self, run_date: dt.date) -> LoadLog:
         return read_log(lambda sql: run_query(self.conn, sql, ()), self.raw_schema, run_date)
 
-    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
-        import psycopg2
-
-        if not lake.url.startswith("s3://"):
-            raise ConfigError(_NEEDS_S3)
-        replaced = 0
-        try:
-            with self.conn, self.conn.cursor() as cur:
-                cur.execute(lock_statement(self.raw_schema).sql)
-
-                def rows(sql: str) -> list[tuple[Any, ...]]:
-                    cur.execute(sql)
-                    return list(cur.fetchall())
-
-                # Under the lock: the lake's latest extract and the stamp that orders this load.
-                extract, _ = checked_extract(lake, run_date, rows, self.raw_schema)
-                manifest = extract.manifest
-                extract.verify()  # every part's checksum, before Redshift copies it from S3
-                uri = extract.uri(manifest.copy_manifest_key)
-                loaded_at = utc_now()
-                statements = load_statements(
-                    self.raw_schema, manifest, uri, self.iam_role, loaded_at
-                )
-                for statement in statements:
-                    params = statement.params
-                    if statement.kind == "audit":
-                        params = loads_row(manifest, replaced, loaded_at)
-                    cur.execute(statement.sql, params or None)
-                    if statement.kind == "count":
-                        copied = int(cur.fetchone()[0])
-                        if copied != manifest.rows:
-                            raise WarehouseError(
-                                f"COPY loaded {copied} rows for {manifest.run_date}, the manifest has {manifest.rows}"
-                            )
-                    elif statement.kind == "delete":
-                        replaced = cur.rowcount
-        except psycopg2.Error as exc:
-            raise WarehouseError(
-                f"loading {run_date} into Redshift failed: {first_line(exc)}"
-            ) from None
-        return LoadResult(
-            manifest.run_date, manifest.extract_id, manifest.rows, replaced, loaded_at
-        )
-
-    def load_corrections(self, extract: Extract) -> LoadResult:
-        import psycopg2
-
+    def check_before_lock(self, extract: Extract) -> None:
+        """Every part's size and checksum, before Redshift copies it from S3, and before the
+        lock: LOCK takes ACCESS EXCLUSIVE, which makes every reader of raw.nps wait (AWS, LOCK:
+        https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html)."""
         if not extract.lake.url.startswith("s3://"):
             raise ConfigError(_NEEDS_S3)
-        manifest = extract.manifest
+        extract.verify()
+
+    @contextlib.contextmanager
+    def locked(self, what: str, extract_name: str) -> Iterator[_Session]:
+        import psycopg2
+
         try:
             with self.conn, self.conn.cursor() as cur:
                 cur.execute(lock_statement(self.raw_schema).sql)
-                extract.verify()  # every part's checksum, before Redshift copies it from S3
-                loaded_at = utc_now()
-                for statement in correction_statements(
-                    self.raw_schema,
-                    manifest,
-                    extract.uri(manifest.copy_manifest_key),
-                    self.iam_role,
-                    loaded_at,
-                ):
-                    cur.execute(statement.sql, statement.params or None)
-                    if statement.kind == "count" and int(cur.fetchone()[0]) != manifest.rows:
-                        raise WarehouseError(
-                            f"COPY loaded fewer corrections than the manifest's {manifest.rows}"
-                        )
+                yield _Session(cur, self.raw_schema, self.iam_role)
         except psycopg2.Error as exc:
-            raise WarehouseError(
-                f"loading the corrections into Redshift failed: {first_line(exc)}"
-            ) from None
-        return LoadResult(manifest.run_date, manifest.extract_id, manifest.rows, 0, loaded_at)
+            raise WarehouseError(f"{what} into Redshift failed: {first_line(exc)}") from None
+
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
+        return flow.load_day(self, lake, run_date)
+
+    def load_corrections(self, extract: Extract) -> LoadResult:
+        return flow.load_corrections(self, extract)
 
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
         return stream_query(self.conn, sql, params)
@@ -292,3 +296,46 @@ class RedshiftWarehouse:
 
     def close(self) -> None:
         self.conn.close()
+
+
+class _Session:
+    """A Redshift load's statements (flow.LoadSession), on the load transaction's cursor."""
+
+    def __init__(self, cur: Any, raw_schema: str, iam_role: str) -> None:
+        self.cur = cur
+        self.raw = raw_schema
+        self.iam_role = iam_role
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        self.cur.execute(sql)
+        return list(self.cur.fetchall())
+
+    def delete_day(self, run_date: dt.date) -> int:
+        statement = delete_statement(self.raw, run_date)
+        self.cur.execute(statement.sql, statement.params)
+        return int(self.cur.rowcount)
+
+    def ingest(
+        self, extract: Extract, stamps: dict[str, object], columns: tuple[Column, ...]
+    ) -> int:
+        manifest = extract.manifest
+        extract_columns = CORRECTION_COLUMNS if manifest.kind == "reconcile" else SOURCE_COLUMNS
+        copied = 0
+        for statement in ingest_statements(
+            self.raw,
+            extract_columns,
+            columns,
+            stamps,
+            extract.uri(manifest.copy_manifest_key),
+            self.iam_role,
+        ):
+            self.cur.execute(statement.sql, statement.params or None)
+            if statement.kind == "count":
+                copied = int(self.cur.fetchone()[0])
+            elif statement.kind == "bounds":
+                check_staged(manifest, tuple(self.cur.fetchone()))
+        return copied
+
+    def audit(self, row: tuple[object, ...]) -> None:
+        statement = audit_statement(self.raw, row)
+        self.cur.execute(statement.sql, statement.params)

@@ -43,7 +43,7 @@ def environ(values: dict[str, str]) -> Iterator[None]:
 class Stack:
     """A warehouse target plus a lake, isolated from every other stack by path or schema."""
 
-    target: str  # the profiles.yml.example target: dev (DuckDB) or postgres
+    target: str  # the profiles.yml.example target: dev (DuckDB), postgres or redshift
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     lake: str = ""
@@ -54,6 +54,9 @@ class Stack:
     reporting_timezone: str = "UTC"
     #: what the source's naive DATETIME values mean
     source_timezone: str = "UTC"
+    #: the redshift target's PostgreSQL (dev/redshift_emulator): every loader and dbt call of
+    #: this stack runs on the emulated Redshift
+    emulated_postgres: str | None = None
     #: (environment, manifest) of the last parse (see dbt())
     _parsed: tuple[dict[str, str], Any] | None = field(default=None, repr=False, compare=False)
 
@@ -111,8 +114,35 @@ class Stack:
         """``nps-loader run --date day`` in-process (the profile sees this stack's environment)."""
         from loader import pipeline
 
-        with environ(self.full_env):
+        with environ(self.full_env), self.emulated():
             return pipeline.run(self.settings(source, lookback), day)
+
+    @contextlib.contextmanager
+    def emulated(self) -> Iterator[None]:
+        """In-process calls of a redshift stack run on the emulated Redshift."""
+        if self.emulated_postgres is None:
+            yield
+            return
+        from dev.redshift_emulator import emulate
+
+        with emulate(self.emulated_postgres):
+            yield
+
+    def command(self, program: str) -> list[str]:
+        """How a process of this stack starts ``program`` (nps-loader or dbt)."""
+        if self.emulated_postgres is not None:
+            return [
+                sys.executable,
+                "-m",
+                "dev.redshift_emulator",
+                "--postgres",
+                self.emulated_postgres,
+                "--",
+                program,
+            ]
+        if program == "dbt":
+            return [str(Path(sys.executable).with_name("dbt"))]
+        return [sys.executable, "-m", "loader"]
 
     def _manifest(self) -> Any:
         from dbt.cli.main import dbtRunner
@@ -148,7 +178,7 @@ class Stack:
         fresh parse would)."""
         from dbt.cli.main import dbtRunner
 
-        with environ(self.full_env):
+        with environ(self.full_env), self.emulated():
             runner = dbtRunner(manifest=self._manifest()) if args[0] != "parse" else dbtRunner()
             result = runner.invoke([*self.dbt_args(*args), "--quiet"])
         if expect_success and not result.success:
@@ -360,7 +390,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """``nps-loader ARGS`` in its own process, with this stack's environment (and ``env``)."""
     result = subprocess.run(
-        [sys.executable, "-m", "loader", *args],
+        [*stack.command("nps-loader"), *args],
         cwd=ROOT,
         env={**stack.loader_env(source), **(env or {})},
         capture_output=True,
@@ -374,7 +404,7 @@ def cli(
 def spawn(stack: Stack, source: TestSource, *args: str) -> subprocess.Popen[bytes]:
     """``nps-loader ARGS`` started in the background (to be killed or raced)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "loader", *args],
+        [*stack.command("nps-loader"), *args],
         cwd=ROOT,
         env=stack.loader_env(source),
         stdout=subprocess.DEVNULL,
@@ -386,9 +416,12 @@ def dbt_process(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     """``dbt ARGS`` in its own process, output captured. (In-process dbt keeps a DuckDB file
     open, which locks out other processes.)"""
     env = {**os.environ, **stack.full_env}
-    dbt = str(Path(sys.executable).with_name("dbt"))
     return subprocess.run(
-        [dbt, *stack.dbt_args(*args)], cwd=ROOT, env=env, capture_output=True, text=True
+        [*stack.command("dbt"), *stack.dbt_args(*args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
 

@@ -46,15 +46,22 @@ def make_factory(combo: str, request: pytest.FixtureRequest) -> StackFactory:
         n = next(_ids)
         workdir.mkdir(parents=True, exist_ok=True)
         stack = new_duckdb_stack(workdir)
-        if warehouse == "postgres":
+        if warehouse in ("postgres", "redshift"):
             pg: Postgres = request.getfixturevalue("postgres")
             stack = Stack(
-                target="postgres",
+                target=warehouse,
                 workdir=workdir,
                 env=pg.env(f"analytics_{n}"),
                 raw_schema=f"raw_{n}",
                 schema=f"analytics_{n}",
             )
+        if warehouse == "redshift":
+            from dev.redshift_emulator import target_env
+
+            stack.emulated_postgres = pg.url()
+            stack.env.update(target_env(stack.emulated_postgres, f"analytics_{n}"))
+        if warehouse == "redshift" and lake_kind != "s3":
+            raise ValueError("Redshift COPYs from S3: use a redshift-*-s3 combination")
         if lake_kind == "s3":
             s3: S3Server = request.getfixturevalue("s3")
             stack.env.update(s3.env())

@@ -26,27 +26,29 @@ from loader.warehouse.redshift import (
 from tests.support.samples import LOADED_AT, ROLE, URI, manifest
 
 
-def test_load_is_lock_stage_copy_count_delete_insert_audit_in_that_order() -> None:
+def test_load_is_lock_delete_stage_copy_count_bounds_insert_audit_in_that_order() -> None:
     statements = load_statements("raw", manifest(), URI, ROLE, LOADED_AT)
     sql = [s.sql for s in statements]
     assert sql[0] == "lock table raw.nps"
-    assert sql[1].startswith(
+    # a reconcile's corrections in the day's partition are not the day's load: they stay
+    assert sql[1] == "delete from raw.nps where _run_date = %s and _correction is null"
+    assert statements[1].params == (dt.date(2021, 9, 16),)
+    assert sql[2].startswith(
         f"create temp table {STAGE_TABLE} (id bigint, created_at timestamp, modified timestamp, deleted boolean, score smallint)"
     )
-    assert sql[2] == f"copy {STAGE_TABLE} from '{URI}' iam_role '{ROLE}' format as parquet manifest"
-    assert sql[3] == "select pg_last_copy_count()" and statements[3].kind == "count"
-    # a reconcile's corrections in the day's partition are not the day's load: they stay
-    assert sql[4] == "delete from raw.nps where _run_date = %s and _correction is null"
-    assert statements[4].params == (dt.date(2021, 9, 16),)
-    assert sql[5].startswith(
+    assert sql[3] == f"copy {STAGE_TABLE} from '{URI}' iam_role '{ROLE}' format as parquet manifest"
+    assert sql[4] == "select pg_last_copy_count()" and statements[4].kind == "count"
+    assert statements[5].kind == "bounds" and "min(created_at), max(created_at)" in sql[5]
+    assert sql[6].startswith(
         "insert into raw.nps (id, created_at, modified, deleted, score, _run_date, _extract_id, _loaded_at) select"
     )
-    assert statements[5].params == (
+    assert statements[6].params == (
         dt.date(2021, 9, 16),
         "20210917T003000000000Z-ab12cd34",
         LOADED_AT,
     )
-    assert sql[6].startswith("insert into raw.nps_loads values") and statements[6].kind == "audit"
+    assert sql[7] == f"drop table {STAGE_TABLE}"
+    assert sql[8].startswith("insert into raw.nps_loads values") and statements[8].kind == "audit"
     assert not any("truncate" in s.lower() or "commit" in s.lower() for s in sql), (
         "truncate or commit would end the transaction early"
     )
@@ -65,14 +67,15 @@ def test_reconcile_load_is_lock_stage_copy_count_insert_audit_and_deletes_nothin
     # COPY maps Parquet by position: the stage lists the corrections' columns in their order
     assert [c.split()[0] for c in inner.split(",")] == CORRECTION_SCHEMA.names
     assert sql[2] == f"copy {STAGE_TABLE} from '{URI}' iam_role '{ROLE}' format as parquet manifest"
-    assert statements[3].kind == "count"
-    assert sql[4] == (
-        f"insert into raw.nps ({', '.join(c.name for c in RAW_NPS)}) select id, created_at, "
-        f"modified, deleted, score, _run_date, %s, %s, _supersedes, _correction from {STAGE_TABLE}"
+    assert statements[3].kind == "count" and statements[4].kind == "bounds"
+    staged = [c.name for c in RAW_NPS if c.name not in ("_extract_id", "_loaded_at")]
+    assert sql[5] == (
+        f"insert into raw.nps ({', '.join([*staged, '_extract_id', '_loaded_at'])}) select "
+        f"{', '.join(staged)}, %s, %s from {STAGE_TABLE}"
     )
-    assert statements[4].params == ("20210917T003000000000Z-ab12cd34", LOADED_AT)
-    assert sql[5].startswith("insert into raw.nps_loads values") and statements[5].kind == "audit"
-    assert statements[5].params[-1] == "reconcile"  # raw.nps_loads.kind
+    assert statements[5].params == ("20210917T003000000000Z-ab12cd34", LOADED_AT)
+    assert sql[7].startswith("insert into raw.nps_loads values") and statements[7].kind == "audit"
+    assert statements[7].params[-1] == "reconcile"  # raw.nps_loads.kind
     assert not any(s.lower().startswith(("delete", "truncate", "commit")) for s in sql)
 
 
@@ -89,7 +92,7 @@ def test_migrations_add_the_correction_and_kind_columns_a_table_lacks() -> None:
 
 def test_stage_columns_follow_the_parquet_column_order() -> None:
     """COPY maps Parquet columns by position, so the stage table must list them in extract order."""
-    stage = load_statements("raw", manifest(), URI, ROLE, LOADED_AT)[1].sql
+    stage = load_statements("raw", manifest(), URI, ROLE, LOADED_AT)[2].sql
     inner = stage[stage.index("(") + 1 : stage.rindex(")")]
     assert [c.split()[0] for c in inner.split(",")] == EXTRACT_SCHEMA.names
 
