@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from loader.demo import Event, generate_events, state_as_of
+from loader.demo import generate_events, state_as_of
 from tests.support.harness import MySQLSource, Stack, cli, dbt_cli, one_error_line
 from tests.support.oracle import expected_marts
 from tests.support.stacks import make_factory
@@ -228,7 +228,7 @@ def test_the_emulator_refuses_lock_outside_a_transaction_as_redshift_documents(
         conn = redshift_connector.connect(host="x", database="x", user="x", password="x")
         conn.autocommit = True
         try:
-            with pytest.raises(redshift_connector.ProgrammingError, match="r_LOCK.html"):
+            with pytest.raises(redshift_connector.ProgrammingError, match=r"r_LOCK\.html"):
                 conn.cursor().execute(f"lock {redshift.schema}.nps_run_lock")
             cur = conn.cursor()
             cur.execute("begin")

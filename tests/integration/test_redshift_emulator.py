@@ -79,7 +79,7 @@ def test_what_postgresql_accepts_and_redshift_refuses_is_refused(
     finally:
         plain.rollback()
         plain.close()
-    with pytest.raises(redshift_connector.ProgrammingError, match="docs.aws.amazon.com/redshift"):
+    with pytest.raises(redshift_connector.ProgrammingError, match=r"docs\.aws\.amazon\.com/redshift"):
         run(sql)
 
 
@@ -88,7 +88,7 @@ def test_lock_outside_a_transaction_is_refused_inside_one_it_holds(emulated: Pos
 
     conn = redshift()
     try:
-        with pytest.raises(redshift_connector.ProgrammingError, match="r_LOCK.html"):
+        with pytest.raises(redshift_connector.ProgrammingError, match=r"r_LOCK\.html"):
             conn.cursor().execute("lock t")
         cur = conn.cursor()
         cur.execute("begin")
