@@ -79,7 +79,9 @@ def test_what_postgresql_accepts_and_redshift_refuses_is_refused(
     finally:
         plain.rollback()
         plain.close()
-    with pytest.raises(redshift_connector.ProgrammingError, match=r"docs\.aws\.amazon\.com/redshift"):
+    with pytest.raises(
+        redshift_connector.ProgrammingError, match=r"docs\.aws\.amazon\.com/redshift"
+    ):
         run(sql)
 
 
