@@ -37,16 +37,25 @@ import pyarrow as pa
 from loader.dates import local_midnight_utc
 from loader.errors import ConfigError, LoaderError, SourceError, WarehouseError
 from loader.lake.reader import Extract
-from loader.lake.writer import write_corrections
+from loader.lake.writer import publish_corrections, write_corrections
+from loader.loaded_days import loaded_days
 from loader.relations import Relations
 from loader.settings import Settings
 from loader.source import RowFilter, read_rows
-from loader.tables import CORRECTION_SCHEMA, DAY_LOADS
+from loader.tables import CORRECTION_SCHEMA
 from loader.warehouse import LoadResult, Warehouse
 
 DELETED, DIFFERS, NEVER_LOADED = "deleted_from_source", "content_differs", "never_loaded"
-#: The default of --max-delete-fraction.
+#: The default of --max-delete-fraction (of the range's responses).
 MAX_DELETE_FRACTION = 0.05
+#: The default of --max-day-delete-fraction (of one day's responses).
+MAX_DAY_DELETE_FRACTION = 0.25
+#: The default of --max-change-fraction: a day most of whose rows differ was read wrong (a
+#: changed source zone, another table), not rewritten.
+MAX_CHANGE_FRACTION = 0.5
+#: The per-day fractions apply from this many rows of a kind in a day on (one delete of a day of
+#: three answers is no partial read).
+DAY_GUARD_FLOOR = 5
 
 #: (created_at, modified, deleted, score): what is compared
 Content = tuple[Any, Any, bool, Any]
@@ -270,27 +279,6 @@ def _newest(*values: dt.datetime | None) -> dt.datetime | None:
     return max(present) if present else None
 
 
-def loaded_cutoff(warehouse: Warehouse, raw_schema: str, zone: str) -> dt.datetime:
-    """The newest loaded window's end, once the warehouse is known to count days of ``zone``."""
-    (cutoff,) = warehouse.query(
-        f"select max(window_end) from {raw_schema}.nps_loads where {DAY_LOADS}", ()
-    )[0]
-    if cutoff is None:
-        raise WarehouseError("nothing has been loaded yet: run nps-loader first")
-    for (loaded_zone,) in warehouse.query(
-        f"select reporting_timezone from {raw_schema}.nps_loads "
-        "where reporting_timezone is not null order by loaded_at desc limit 1",
-        (),
-    ):
-        if loaded_zone != zone:
-            raise ConfigError(
-                f"the warehouse was loaded in days of {loaded_zone} but reconcile was asked for "
-                f"days of {zone}: set --reporting-timezone / NPS_REPORTING_TIMEZONE to "
-                f"{loaded_zone}"
-            )
-    return cutoff  # type: ignore[no-any-return]
-
-
 def compare(
     settings: Settings,
     warehouse: Warehouse,
@@ -302,7 +290,9 @@ def compare(
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     zone = settings.reporting_timezone
     raw = settings.raw_schema
-    cutoff = loaded_cutoff(warehouse, raw, zone)
+    loaded = loaded_days(warehouse, raw, zone, first, last)
+    loaded.check_source_zone(settings.require_source().source_timezone, "reconcile")
+    cutoff = loaded.cutoff
     n = (last - first).days + 1
     midnights = [local_midnight_utc(first + dt.timedelta(days=k), zone) for k in range(n + 1)]
     bounds = (midnights[0], midnights[-1])
@@ -398,17 +388,39 @@ class ReconcileResult:
     applied: LoadResult | None = None
 
 
-def guard(comparison: Comparison, max_delete_fraction: float, force: bool) -> None:
-    """Refuse corrections that look like a partial or wrong read (unless ``force``)."""
+def _days(reports: list[DayReport]) -> str:
+    shown = ", ".join(str(r.day) for r in reports[:5])
+    return shown + (f" and {len(reports) - 5} more" if len(reports) > 5 else "")
+
+
+def guard(
+    comparison: Comparison,
+    max_delete_fraction: float,
+    force: bool,
+    max_day_delete_fraction: float = MAX_DAY_DELETE_FRACTION,
+    max_change_fraction: float = MAX_CHANGE_FRACTION,
+) -> None:
+    """Refuse corrections that look like a partial or wrong read (unless ``force``): over the
+    range and day by day."""
     if force:
         return
     span = f"{comparison.first}..{comparison.last}"
+    days = sorted(comparison.days.values(), key=lambda r: r.day)
     if comparison.source_rows == 0 and comparison.warehouse_rows > 0:
         raise GuardError(
             f"reconcile refused: the source returned no rows created on {span} but the "
             f"warehouse has {comparison.warehouse_rows} (a wrong table, a wrong zone or a "
             "partial read?); nothing was written. If the source really is empty there, "
             "re-run with --force"
+        )
+    empty = [r for r in days if r.source_rows == 0 and r.warehouse_rows > 0]
+    if empty:
+        held = sum(r.warehouse_rows for r in empty)
+        raise GuardError(
+            f"reconcile refused: the source returned no rows created on {_days(empty)}, where "
+            f"the warehouse has {held} responses (a partial read, a filtered view, a wrong "
+            "zone?); nothing was written. If the source really lost those days, re-run with "
+            "--force"
         )
     deletes, responses = comparison.total("deleted"), comparison.warehouse_rows
     if deletes and deletes > max_delete_fraction * responses:
@@ -418,6 +430,26 @@ def guard(comparison: Comparison, max_delete_fraction: float, force: bool) -> No
             f"{max_delete_fraction:g}; nothing was written. Check the source (a partial read, "
             "a wrong table?), then re-run with --force or a larger --max-delete-fraction"
         )
+    for kind, what, limit, option in (
+        ("deleted", "delete", max_day_delete_fraction, "--max-day-delete-fraction"),
+        ("differs", "change", max_change_fraction, "--max-change-fraction"),
+    ):
+        over = [
+            r
+            for r in days
+            if len(getattr(r, kind)) >= DAY_GUARD_FLOOR
+            and len(getattr(r, kind)) > limit * max(r.warehouse_rows, r.source_rows)
+        ]
+        if over:
+            r = over[0]
+            n, of = len(getattr(r, kind)), max(r.warehouse_rows, r.source_rows)
+            raise GuardError(
+                f"reconcile refused: it would {what} {n} of the {of} responses of {r.day} "
+                f"({n / of:.1%}), more than {option} {limit:g} (days: {_days(over)}); nothing "
+                "was written. A day read wrong looks like this (a partial read, a changed "
+                "source zone, another table): check the source, then re-run with --force or a "
+                f"larger {option}"
+            )
 
 
 def reconcile(
@@ -427,21 +459,26 @@ def reconcile(
     apply: bool = False,
     max_delete_fraction: float = MAX_DELETE_FRACTION,
     force: bool = False,
+    max_day_delete_fraction: float = MAX_DAY_DELETE_FRACTION,
+    max_change_fraction: float = MAX_CHANGE_FRACTION,
 ) -> ReconcileResult:
     """Compare the range; with ``apply``, guard, then write and load the corrections."""
     if last < first:
         raise ConfigError(f"--end {last} is before --start {first}")
-    if not 0 <= max_delete_fraction <= 1:
-        raise ConfigError(
-            f"--max-delete-fraction must be between 0 and 1, got {max_delete_fraction}"
-        )
+    for option, value in (
+        ("--max-delete-fraction", max_delete_fraction),
+        ("--max-day-delete-fraction", max_day_delete_fraction),
+        ("--max-change-fraction", max_change_fraction),
+    ):
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{option} must be between 0 and 1, got {value}")
     settings.require_source()
     warehouse = settings.warehouse()
     try:
         comparison = compare(settings, warehouse, first, last)
         if not apply or not comparison.corrections:  # nothing found: nothing written
             return ReconcileResult(comparison)
-        guard(comparison, max_delete_fraction, force)
+        guard(comparison, max_delete_fraction, force, max_day_delete_fraction, max_change_fraction)
         table = pa.Table.from_pylist(comparison.corrections, schema=CORRECTION_SCHEMA)
         lake = settings.lake()
         manifest = write_corrections(
@@ -452,7 +489,10 @@ def reconcile(
             settings.require_source(),
             comparison.zone,
         )
-        applied = warehouse.load_corrections(Extract.reconcile(lake, manifest.extract_id))
+        applied = warehouse.load_corrections(Extract(lake, manifest))
+        # Published only now: a reconcile killed before its load committed leaves parts that
+        # no manifest lists, which nothing (a rebuild from the lake included) ever loads.
+        publish_corrections(lake, manifest)
         return ReconcileResult(comparison, applied)
     finally:
         warehouse.close()

@@ -62,13 +62,17 @@ NPS_LOADS: tuple[Column, ...] = (
     Column("reporting_timezone", "varchar(64)", pa.string()),
     #: "day" (a day's load) or "reconcile" (corrections; null in rows of older loaders: a day)
     Column("kind", "varchar(16)", pa.string()),
+    #: what the source's naive DATETIME values meant to the load (null in rows of older loaders)
+    Column("source_timezone", "varchar(64)", pa.string()),
 )
 
 #: Columns later versions added to a table, appended at its end (tables made by older loaders
 #: get them by ``alter table ... add column``).
 ADDED_COLUMNS: dict[str, tuple[Column, ...]] = {
     "nps": tuple(c for c in RAW_NPS if c.name in ("_supersedes", "_correction")),
-    "nps_loads": tuple(c for c in NPS_LOADS if c.name in ("reporting_timezone", "kind")),
+    "nps_loads": tuple(
+        c for c in NPS_LOADS if c.name in ("reporting_timezone", "kind", "source_timezone")
+    ),
 }
 
 #: raw.nps's columns that a day's load fills (the corrections' two stay null).

@@ -1,13 +1,17 @@
-"""Reconcile the source with ``nps_summary_daily`` day by day (days of the reporting zone).
+"""Verify ``nps_summary_daily`` against the source day by day (days of the reporting zone).
 
-Every source row created in the range is accounted for, by the local day of its ``created_at``:
+Every day of the range is *matching*, *differing* or *not loaded* (no day load covers it: a hole
+between loaded days, or a day before the first or after the newest; loader/loaded_days.py).
+Every source row created on a loaded day is accounted for, by the local day of its ``created_at``:
 
 - counted: its cursor is before the cutoff (the newest loaded window's end), so the warehouse
   has its current version; valid, not-deleted rows are counted per category;
 - not loaded yet: its cursor is at or after the cutoff (and not in the future), so it is left
   out on both sides instead of being reported as a difference;
 - unaccounted: its cursor is NULL or in the future. No day's extract reads such a row, so the
-  warehouse cannot match the source; the day is reported, whatever its counts say.
+  warehouse cannot match the source; the day is reported, whatever its counts say. A row whose
+  cursor is NULL that reconcile has brought in as the source holds it is accounted for (counted),
+  so verify and reconcile agree.
 
 The source is read with the loader's own reader (the same time-zone conversion as the extract),
 streamed batch by batch and counted as it arrives, so memory stays flat however many rows the
@@ -26,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute
 
 from loader.dates import UTC, local_midnight_utc
-from loader.errors import ConfigError, WarehouseError
+from loader.errors import ConfigError
+from loader.loaded_days import loaded_days
 from loader.relations import Relations
 from loader.settings import Settings
 from loader.source import RowFilter, SourceSpec, read_rows
@@ -60,28 +65,46 @@ class SourceTally:
     changed_ids: list[int] = field(default_factory=list)
     #: ISO day -> the rows of that day that cannot be accounted for
     unaccounted: dict[str, Unaccounted] = field(default_factory=lambda: defaultdict(Unaccounted))
+    #: the rows with a NULL cursor: id -> (ISO day, created_at, deleted, score)
+    null_cursor_rows: dict[int, tuple[str, Any, bool, int | None]] = field(default_factory=dict)
+
+
+#: Where the runbook says what to do when verify fails.
+RUNBOOK = "docs/operations.md, Runbook: 'verify failed'"
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """``mismatches``: one line per day that differs (empty when every day matches)."""
+    """``mismatches``: one line per day that differs or is not loaded (empty when every day
+    matches)."""
 
     mismatches: list[str]
-    days: list[dt.date]  # the days those lines are about, oldest first
+    days: list[dt.date]  # the loaded days that differ, oldest first
     last_loaded: dt.date | None = None  # the newest run date in raw.nps_loads
+    not_loaded: list[dt.date] = field(default_factory=list)
+    #: the commands that load the days that are not loaded
+    load_commands: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.mismatches
 
-    def next_step(self) -> str:
-        """What to run to repair the days that differ."""
-        first, last = self.days[0], self.days[-1]
-        return (
-            f"next: nps-loader reconcile --start {first} --end {last} names the ids behind it "
-            "(deleted from the source, rewritten, never loaded); add --apply to correct them, "
-            "then dbt run, then verify again (docs/operations.md, 'When verify fails')"
-        )
+    def next_steps(self) -> list[str]:
+        """What to run: load the days that are not loaded, reconcile the days that differ."""
+        steps = []
+        if self.not_loaded:
+            steps.append(
+                f"next: load the days that are not loaded ({'; '.join(self.load_commands)}), "
+                f"then dbt run, then verify again ({RUNBOOK})"
+            )
+        if self.days:
+            first, last = self.days[0], self.days[-1]
+            steps.append(
+                f"next: nps-loader reconcile --start {first} --end {last} names the ids behind "
+                "it (deleted from the source, rewritten, never loaded); add --apply to correct "
+                f"them, then dbt run, then verify again ({RUNBOOK})"
+            )
+        return steps
 
 
 def local_dates(instants: Any, zone: str) -> Any:
@@ -121,6 +144,16 @@ def count_batch(
     modified = table.column("modified")
     null_cursor = pc.is_null(modified)
     future = pc.fill_null(pc.greater(modified, pa.scalar(now, ts)), False)
+    nulls = table.filter(null_cursor)
+    for id_, day, created, deleted, score in zip(
+        nulls.column("id").to_pylist(),
+        nulls.column("day").to_pylist(),
+        nulls.column("created_at").to_pylist(),
+        nulls.column("deleted").to_pylist(),
+        nulls.column("score").to_pylist(),
+        strict=True,
+    ):
+        tally.null_cursor_rows[int(id_)] = (str(day), created, bool(deleted), score)
     for mask, kind in ((null_cursor, "null_cursor"), (future, "future_cursor")):
         for day, id_ in _ids_by_day(table.filter(mask)):
             entry = tally.unaccounted[day]
@@ -194,18 +227,39 @@ def _unaccounted_line(day: str, entry: Unaccounted) -> str:
     )
 
 
+def _category(score: int | None) -> int | None:
+    if score is None or not 0 <= score <= 10:
+        return None
+    return 0 if score >= 9 else 1 if score >= 7 else 2
+
+
+def _account_for_null_cursors(source: SourceTally, stored: list[tuple[Any, ...]]) -> None:
+    """Rows with a NULL cursor that the warehouse holds as the source does (a reconcile brought
+    them in): counted like any row, no longer unaccounted."""
+    for id_, created, deleted, score in stored:
+        day, want_created, want_deleted, want_score = source.null_cursor_rows[int(id_)]
+        if (created, bool(deleted), score) != (want_created, want_deleted, want_score):
+            continue
+        entry = source.unaccounted[day]
+        entry.null_cursor -= 1
+        if int(id_) in entry.ids:
+            entry.ids.remove(int(id_))
+        if entry.rows == 0:
+            del source.unaccounted[day]
+        category = _category(score)
+        if not deleted and category is not None:
+            source.counts[day][category] += 1
+
+
 def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResult:
-    """Compare every day of ``first..last``; one line per day that differs."""
+    """Compare every day of ``first..last``; one line per day that differs or is not loaded."""
     spec = settings.require_source()
     names = Relations(settings.warehouse_target().schema, settings.raw_schema)
     warehouse = settings.warehouse()
+    zone = settings.reporting_timezone
     try:
-        (cutoff, last_loaded) = warehouse.query(
-            f"select max(window_end), max(run_date) from {names.loads}", ()
-        )[0]
-        if cutoff is None:
-            raise WarehouseError("nothing has been loaded yet: run nps-loader first")
-        zone = settings.reporting_timezone
+        loaded = loaded_days(warehouse, settings.raw_schema, zone, first, last)
+        loaded.check_source_zone(spec.source_timezone, "verify")
         # One row is enough: every row of the current state carries the zone it was built in.
         for (built,) in warehouse.query(
             f"select _reporting_timezone from {names.current_state} limit 1", ()
@@ -215,7 +269,7 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
                     f"the marts count days of {built} but verify was asked for days of {zone}: "
                     f"set --reporting-timezone / NPS_REPORTING_TIMEZONE to {built}"
                 )
-        source = tally(spec, first, last, zone, cutoff)
+        source = tally(spec, first, last, zone, loaded.cutoff)
         mart: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for day, promoters, passives, detractors in warehouse.query(
             "select response_date, promoters, passives, detractors "
@@ -231,10 +285,26 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
                 tuple(chunk),
             ):
                 mart[str(day)[:10]][CATEGORIES[category]] -= 1
+        nulls = list(source.null_cursor_rows)
+        for offset in range(0, len(nulls), 1000):
+            chunk = nulls[offset : offset + 1000]
+            stored = warehouse.query(
+                f"select id, created_at, is_deleted, score from {names.current_state} "
+                f"where modified is null and id in ({', '.join(['%s'] * len(chunk))})",
+                tuple(chunk),
+            )
+            _account_for_null_cursors(source, stored)
     finally:
         warehouse.close()
-    lines, days = [], []
-    for day in sorted(set(source.counts) | set(mart) | set(source.unaccounted)):
+    lines, days, not_loaded = [], [], []
+    every_day = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    for date in every_day:
+        day = date.isoformat()
+        why = loaded.why_not_loaded(date)
+        if why is not None:
+            lines.append(f"{day}: not loaded ({why}): {loaded.load_commands([date])[0]}")
+            not_loaded.append(date)
+            continue
         want, got = source.counts.get(day, [0, 0, 0]), mart.get(day, [0, 0, 0])
         day_lines = []
         if want != got:
@@ -246,8 +316,8 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
             day_lines.append(_unaccounted_line(day, source.unaccounted[day]))
         if day_lines:
             lines += day_lines
-            days.append(dt.date.fromisoformat(day))
-    return VerifyResult(lines, days, _as_date(last_loaded))
+            days.append(date)
+    return VerifyResult(lines, days, loaded.newest, not_loaded, loaded.load_commands(not_loaded))
 
 
 def _as_date(value: Any) -> dt.date | None:

@@ -191,10 +191,11 @@ def backfill(start: str, end: str, **kw: Any) -> None:
 @options("source", "warehouse", "reporting", "output")
 @handle_errors
 def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> None:
-    """Reconcile the source with nps_summary_daily; exit 1 on a mismatch.
+    """Verify nps_summary_daily against the source; exit 1 if a day differs or is not loaded.
 
     Compares, per day (date of created_at in the reporting zone), the source's current valid,
-    not-deleted responses with the mart. Run it after `dbt run`.
+    not-deleted responses with the mart; a day no day load covers is reported as not loaded,
+    with the command that loads it. Run it after `dbt run`.
 
     \b
     Example:
@@ -202,6 +203,8 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
     """
     from loader.verify import verify_days
 
+    if date_ and (start or end):
+        raise ConfigError("verify takes --date D or --start D1 --end D2, not both")
     if date_:
         first = last = parse_date(date_, "--date")
     elif start and end:
@@ -217,6 +220,7 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
         "end": days[-1],
         "days": len(days),
         "mismatches": len(outcome.days),
+        "not_loaded": [d.isoformat() for d in outcome.not_loaded],
         "mismatched_days": outcome.mismatches,
     }
     if outcome.ok:
@@ -224,9 +228,15 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
         report(kw, result, f"verify: {n_days(len(days))} {agrees} the source")
         return
     # The whole report in one place (stdout), every differing day, then what to run next.
-    result["next"] = outcome.next_step()
-    summary = f"verify: {len(outcome.days)} of {n_days(len(days))} differ"
-    report(kw, result, "\n".join([summary, *outcome.mismatches, result["next"]]))
+    steps = outcome.next_steps()
+    result["next"] = "\n".join(steps)
+    parts = []
+    if outcome.days:
+        parts.append(f"{len(outcome.days)} of {n_days(len(days))} differ")
+    if outcome.not_loaded:
+        parts.append(f"{len(outcome.not_loaded)} of {n_days(len(days))} not loaded")
+    summary = "verify: " + ", ".join(parts)
+    report(kw, result, "\n".join([summary, *outcome.mismatches, *steps]))
     sys.exit(1)
 
 
@@ -242,12 +252,35 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
     help="Refuse --apply when the deletes exceed this share of the range's responses",
 )
 @click.option(
-    "--force", is_flag=True, help="Apply past the guards (too many deletes, an empty source)"
+    "--max-day-delete-fraction",
+    type=float,
+    default=0.25,
+    show_default=True,
+    help="Refuse --apply when a day's deletes exceed this share of its responses (from 5 on)",
+)
+@click.option(
+    "--max-change-fraction",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Refuse --apply when a day's differing rows exceed this share of it (from 5 on)",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Apply past the guards (too many deletes or changes, an empty source day)",
 )
 @options("source", "lake", "warehouse", "reporting", "output")
 @handle_errors
 def reconcile(
-    start: str, end: str, apply: bool, max_delete_fraction: float, force: bool, **kw: Any
+    start: str,
+    end: str,
+    apply: bool,
+    max_delete_fraction: float,
+    max_day_delete_fraction: float,
+    max_change_fraction: float,
+    force: bool,
+    **kw: Any,
 ) -> None:
     """Repair what a cursor-based copy cannot see: hard deletes, rewritten history, missed rows.
 
@@ -265,11 +298,14 @@ def reconcile(
     from loader.reconcile import reconcile as run_reconcile
 
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
-    outcome = run_reconcile(settings_from(kw), first, last, apply, max_delete_fraction, force)
+    limits = (max_day_delete_fraction, max_change_fraction)
+    outcome = run_reconcile(
+        settings_from(kw), first, last, apply, max_delete_fraction, force, *limits
+    )
     text = reconcile_text(outcome, apply)
     if not apply and outcome.comparison.corrections:
         try:
-            guard(outcome.comparison, max_delete_fraction, force)
+            guard(outcome.comparison, max_delete_fraction, force, *limits)
         except GuardError as exc:
             text += "\n--apply would refuse: " + str(exc).removeprefix("reconcile refused: ")
     report(kw, reconcile_json(outcome, apply), text)

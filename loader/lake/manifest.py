@@ -67,6 +67,8 @@ class Manifest:
     #: every value is NULL): a warehouse that maps the Parquet types itself (Redshift's COPY)
     #: checks what it staged against them. None in manifests of older loaders.
     bounds: dict[str, tuple[str | None, str | None]] | None = None
+    #: the zone the source's naive DATETIME values were read in (None in older manifests)
+    source_timezone: str | None = None
 
     def to_json(self) -> builtins.bytes:
         body = asdict(self)
@@ -97,6 +99,7 @@ class Manifest:
                 changes_reporting_timezone=bool(body.get("changes_reporting_timezone", False)),
                 kind=str(body.get("kind", "day")),
                 end_date=dt.date.fromisoformat(body["end_date"]) if body.get("end_date") else None,
+                source_timezone=body.get("source_timezone"),
                 bounds=(
                     {str(k): (v[0], v[1]) for k, v in body["bounds"].items()}
                     if body.get("bounds")

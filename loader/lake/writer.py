@@ -198,6 +198,7 @@ def extract_day(
         reporting_timezone=window.zone,
         changes_reporting_timezone=changes_reporting_timezone,
         bounds=bounds,
+        source_timezone=spec.source_timezone,
     )
     try:
         lake.put_bytes(manifest_key(window.run_date), manifest.to_json())
@@ -216,7 +217,8 @@ def write_corrections(
     zone: str,
 ) -> Manifest:
     """A reconcile's corrections (rows of CORRECTION_SCHEMA) as an immutable extract of their
-    own, ``{lake}/nps/reconcile/reconcile_id=X/``, its ``_manifest.json`` written last."""
+    own, ``{lake}/nps/reconcile/reconcile_id=X/``: the parts and the COPY manifest; its
+    ``_manifest.json`` is written by :func:`publish_corrections` once the load has committed."""
     extracted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     reconcile_id = new_extract_id(extracted_at)
     folder_key = reconcile_prefix(reconcile_id)
@@ -249,10 +251,12 @@ def write_corrections(
         copy_manifest_key=f"{folder_key}/copy.manifest",
         reporting_timezone=zone,
         bounds=bounds,
+        source_timezone=spec.source_timezone,
     )
-    try:
-        lake.put_bytes(f"{folder_key}/_manifest.json", manifest.to_json())
-    except LakeError as exc:
-        discard(lake, folder_key, exc)
-        raise
     return manifest
+
+
+def publish_corrections(lake: Lake, manifest: Manifest) -> None:
+    """The reconcile's ``_manifest.json``, written once its load has committed: a reconcile
+    killed before that leaves parts that nothing lists and nothing loads."""
+    lake.put_bytes(f"{reconcile_prefix(manifest.extract_id)}/_manifest.json", manifest.to_json())

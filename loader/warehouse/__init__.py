@@ -95,6 +95,7 @@ def loads_row(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> tupl
             "loaded_at": loaded_at,
             "reporting_timezone": manifest.reporting_timezone,
             "kind": manifest.kind,
+            "source_timezone": manifest.source_timezone,
         },
     )
 

@@ -14,7 +14,7 @@ import pytest
 from loader.errors import ConfigError
 from loader.lake.manifest import Manifest
 from loader.source import EXTRACT_SCHEMA
-from loader.tables import CORRECTION_SCHEMA, RAW_NPS
+from loader.tables import CORRECTION_SCHEMA, NPS_LOADS, RAW_NPS
 from loader.warehouse import raw_ddl
 from loader.warehouse.redshift import (
     RAW_TABLE_SUFFIX,
@@ -75,7 +75,8 @@ def test_reconcile_load_is_lock_stage_copy_count_insert_audit_and_deletes_nothin
     )
     assert statements[5].params == ("20210917T003000000000Z-ab12cd34", LOADED_AT)
     assert sql[7].startswith("insert into raw.nps_loads values") and statements[7].kind == "audit"
-    assert statements[7].params[-1] == "reconcile"  # raw.nps_loads.kind
+    kind = [c.name for c in NPS_LOADS].index("kind")
+    assert statements[7].params[kind] == "reconcile"  # raw.nps_loads.kind
     assert not any(s.lower().startswith(("delete", "truncate", "commit")) for s in sql)
 
 
@@ -85,8 +86,14 @@ def test_migrations_add_the_correction_and_kind_columns_a_table_lacks() -> None:
         "alter table raw.nps add column _supersedes timestamp",
         "alter table raw.nps add column _correction varchar(32)",
         "alter table raw.nps_loads add column kind varchar(16)",
+        "alter table raw.nps_loads add column source_timezone varchar(64)",
     ]
-    everything = old | {("nps", "_supersedes"), ("nps", "_correction"), ("nps_loads", "kind")}
+    everything = old | {
+        ("nps", "_supersedes"),
+        ("nps", "_correction"),
+        ("nps_loads", "kind"),
+        ("nps_loads", "source_timezone"),
+    }
     assert migration_statements("raw", everything) == []
 
 
