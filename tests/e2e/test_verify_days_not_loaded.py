@@ -45,7 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Sql
 def verify(stack: Stack, source: SqliteSource, *args: str) -> list[str]:
     result = cli(stack, source, "verify", *args, check=False)
     assert result.returncode in (0, 1), result.stderr
-    return result.stdout.splitlines() + [f"exit {result.returncode}"]
+    return [*result.stdout.splitlines(), f"exit {result.returncode}"]
 
 
 def test_days_after_the_newest_load_are_not_loaded_not_matching(
