@@ -66,6 +66,20 @@ NPS_LOADS: tuple[Column, ...] = (
     Column("source_timezone", "varchar(64)", pa.string()),
 )
 
+#: raw.nps_certifications: one row each time verify (or reconcile) proved a day of the marts
+#: equal to the source; nps_summary_daily.certified_at reads it.
+NPS_CERTIFICATIONS: tuple[Column, ...] = (
+    Column("response_date", "date", pa.date32(), nullable=False),
+    Column("reporting_timezone", "varchar(64)", pa.string(), nullable=False),
+    #: "counts" (promoters, passives, detractors compared) or "fingerprint" (every row's id,
+    #: created_at, modified, deleted and score, by an order-independent digest)
+    Column("compared", "varchar(16)", pa.string(), nullable=False),
+    Column("source_rows", "bigint", pa.int64(), nullable=False),
+    Column("digest", "varchar(64)", pa.string()),
+    Column("certified_at", "timestamp", pa.timestamp("us"), nullable=False),
+    Column("command", "varchar(16)", pa.string(), nullable=False),
+)
+
 #: Columns later versions added to a table, appended at its end (tables made by older loaders
 #: get them by ``alter table ... add column``).
 ADDED_COLUMNS: dict[str, tuple[Column, ...]] = {

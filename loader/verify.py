@@ -31,10 +31,11 @@ import pyarrow.compute
 
 from loader.dates import UTC, local_midnight_utc
 from loader.errors import ConfigError
-from loader.loaded_days import loaded_days
+from loader.loaded_days import LoadedDays, loaded_days
 from loader.relations import Relations
 from loader.settings import Settings
 from loader.source import RowFilter, SourceSpec, read_rows
+from loader.warehouse import Certificate, utc_now
 
 pc: Any = pyarrow.compute  # the compute stubs do not type scalar comparisons well
 CATEGORIES = {"promoter": 0, "passive": 1, "detractor": 2}
@@ -84,6 +85,8 @@ class VerifyResult:
     not_loaded: list[dt.date] = field(default_factory=list)
     #: the commands that load the days that are not loaded
     load_commands: list[str] = field(default_factory=list)
+    #: the days proven equal to the source (certified in raw.nps_certifications)
+    matching: list[dt.date] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -255,6 +258,7 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
     """Compare every day of ``first..last``; one line per day that differs or is not loaded."""
     spec = settings.require_source()
     names = Relations(settings.warehouse_target().schema, settings.raw_schema)
+    started = utc_now()  # a certificate holds from before the marts were read
     warehouse = settings.warehouse()
     zone = settings.reporting_timezone
     try:
@@ -294,9 +298,40 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
                 tuple(chunk),
             )
             _account_for_null_cursors(source, stored)
+        lines, days, not_loaded, matching = _report(first, last, loaded, source, mart)
+        warehouse.certify(
+            [
+                Certificate(
+                    date,
+                    zone,
+                    "counts",
+                    sum(source.counts.get(str(date), [])),
+                    None,
+                    started,
+                    "verify",
+                )
+                for date in matching
+            ]
+        )
     finally:
         warehouse.close()
-    lines, days, not_loaded = [], [], []
+    return VerifyResult(
+        lines, days, loaded.newest, not_loaded, loaded.load_commands(not_loaded), matching
+    )
+
+
+def _report(
+    first: dt.date,
+    last: dt.date,
+    loaded: LoadedDays,
+    source: SourceTally,
+    mart: dict[str, list[int]],
+) -> tuple[list[str], list[dt.date], list[dt.date], list[dt.date]]:
+    """The lines of the days that differ or are not loaded; those days; the matching days."""
+    lines: list[str] = []
+    days: list[dt.date] = []
+    not_loaded: list[dt.date] = []
+    matching: list[dt.date] = []
     every_day = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     for date in every_day:
         day = date.isoformat()
@@ -317,7 +352,9 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
         if day_lines:
             lines += day_lines
             days.append(date)
-    return VerifyResult(lines, days, loaded.newest, not_loaded, loaded.load_commands(not_loaded))
+        else:
+            matching.append(date)
+    return lines, days, not_loaded, matching
 
 
 def _as_date(value: Any) -> dt.date | None:

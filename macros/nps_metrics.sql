@@ -182,3 +182,16 @@
     {%- endfor -%}
     {{ columns | join(',\n        ') }}
 {%- endmacro %}
+
+
+{% macro nps_latest_certificates() -%}
+    {#- The newest certificate of each day of the reporting zone (raw.nps_certifications,
+        written by nps-loader verify). A day's certificate holds while the day has not been
+        recounted since: certified_at >= the day's _batch_at in int_nps_daily_counts. -#}
+    select
+        response_date,
+        max(certified_at) as certified_at
+    from {{ source('nps_raw', 'nps_certifications') }}
+    where reporting_timezone = '{{ nps_reporting_timezone() }}'
+    group by response_date
+{%- endmacro %}

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from loader.errors import ConfigError
 from loader.identifiers import validate_warehouse_identifier
 from loader.lake.manifest import Manifest
-from loader.tables import ADDED_COLUMNS, NPS_LOADS, RAW_NPS, create_table, row
+from loader.tables import (
+    ADDED_COLUMNS,
+    NPS_CERTIFICATIONS,
+    NPS_LOADS,
+    RAW_NPS,
+    create_table,
+    insert_values,
+    row,
+)
 
 if TYPE_CHECKING:
     from loader.lake import Lake
@@ -56,6 +64,10 @@ class Warehouse(Protocol):
         """Run a read-only query written with ``%s`` placeholders."""
         ...
 
+    def certify(self, certificates: Sequence[Certificate]) -> None:
+        """Record days proven equal to the source (raw.nps_certifications), in one transaction."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -65,7 +77,28 @@ def raw_ddl(raw_schema: str, table_suffix: str = "") -> list[str]:
         f"create schema if not exists {raw_schema}",
         create_table(f"{raw_schema}.nps", RAW_NPS, table_suffix),
         create_table(f"{raw_schema}.nps_loads", NPS_LOADS),
+        create_table(f"{raw_schema}.nps_certifications", NPS_CERTIFICATIONS),
     ]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A day of the marts proven equal to the source (a row of raw.nps_certifications)."""
+
+    response_date: dt.date
+    reporting_timezone: str
+    compared: str
+    source_rows: int
+    digest: str | None
+    certified_at: dt.datetime
+    command: str
+
+    def row(self) -> tuple[object, ...]:
+        return row(NPS_CERTIFICATIONS, self.__dict__)
+
+
+def certificate_insert(raw_schema: str, placeholder: str) -> str:
+    return insert_values(f"{raw_schema}.nps_certifications", NPS_CERTIFICATIONS, placeholder)
 
 
 def raw_migrations(raw_schema: str) -> list[str]:

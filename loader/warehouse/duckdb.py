@@ -19,7 +19,15 @@ from loader.lake import Lake
 from loader.lake.reader import Extract
 from loader.profile import Target
 from loader.tables import NPS_LOADS, Column, insert_values
-from loader.warehouse import LoadResult, flow, raw_ddl, raw_migrations, read_log
+from loader.warehouse import (
+    Certificate,
+    LoadResult,
+    certificate_insert,
+    flow,
+    raw_ddl,
+    raw_migrations,
+    read_log,
+)
 
 
 class DuckDBWarehouse:
@@ -97,6 +105,19 @@ class DuckDBWarehouse:
             raise WarehouseError(f"{first_line(exc)} (run dbt on this warehouse first)") from None
         except duckdb.Error as exc:
             raise WarehouseError(first_line(exc)) from None
+
+    def certify(self, certificates: Sequence[Certificate]) -> None:
+        if not certificates:
+            return
+        try:
+            self.con.begin()
+            self.con.executemany(
+                certificate_insert(self.raw_schema, "?"), [list(c.row()) for c in certificates]
+            )
+            self.con.commit()
+        except duckdb.Error as exc:
+            self.con.rollback()
+            raise WarehouseError(f"recording the certificates failed: {first_line(exc)}") from None
 
     def close(self) -> None:
         self.con.close()

@@ -66,3 +66,15 @@ def stream_query(conn: Any, sql: str, params: Sequence[object]) -> Iterator[tupl
             yield from cur
     except psycopg2.Error as exc:
         raise WarehouseError(f"{first_line(exc)} (run dbt on this warehouse first)") from None
+
+
+def insert_rows(conn: Any, sql: str, rows: Sequence[Sequence[object]], what: str) -> None:
+    """``sql`` (an insert with ``%s`` placeholders) once per row, in one transaction."""
+    import psycopg2
+
+    try:
+        with conn, conn.cursor() as cur:
+            for values in rows:
+                cur.execute(sql, tuple(values))
+    except psycopg2.Error as exc:
+        raise WarehouseError(f"{what} failed: {first_line(exc)}") from None

@@ -16,8 +16,16 @@ from loader.lake import Lake
 from loader.lake.reader import Extract
 from loader.profile import Target
 from loader.tables import NPS_LOADS, Column, arrow_schema
-from loader.warehouse import LoadResult, flow, raw_ddl, raw_migrations, read_log
-from loader.warehouse.libpq import connect, run_query, stream_query, tls_settings
+from loader.warehouse import (
+    Certificate,
+    LoadResult,
+    certificate_insert,
+    flow,
+    raw_ddl,
+    raw_migrations,
+    read_log,
+)
+from loader.warehouse.libpq import connect, insert_rows, run_query, stream_query, tls_settings
 
 #: Every load takes this transaction-scoped advisory lock, so concurrent loaders queue up.
 LOAD_LOCK_KEY = 0x6E7073  # "nps"
@@ -199,6 +207,12 @@ class PostgresWarehouse:
 
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         return run_query(self.conn, sql, params)
+
+    def certify(self, certificates: Sequence[Certificate]) -> None:
+        rows = [c.row() for c in certificates]
+        insert_rows(
+            self.conn, certificate_insert(self.raw_schema, "%s"), rows, "recording the certificates"
+        )
 
     def close(self) -> None:
         self.conn.close()

@@ -32,8 +32,16 @@ from loader.tables import (
     Column,
     insert_values,
 )
-from loader.warehouse import LoadResult, flow, loads_row, raw_ddl, read_log
-from loader.warehouse.libpq import connect, run_query, stream_query
+from loader.warehouse import (
+    Certificate,
+    LoadResult,
+    certificate_insert,
+    flow,
+    loads_row,
+    raw_ddl,
+    read_log,
+)
+from loader.warehouse.libpq import connect, insert_rows, run_query, stream_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -293,6 +301,12 @@ class RedshiftWarehouse:
 
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         return run_query(self.conn, sql, params)
+
+    def certify(self, certificates: Sequence[Certificate]) -> None:
+        rows = [c.row() for c in certificates]
+        insert_rows(
+            self.conn, certificate_insert(self.raw_schema, "%s"), rows, "recording the certificates"
+        )
 
     def close(self) -> None:
         self.conn.close()

@@ -6,16 +6,32 @@ daily_counts as (
 
 ),
 
+certificates as (
+
+    {{ nps_latest_certificates() }}
+
+),
+
 monthly_counts as (
 
     select
-        cast({{ dbt.date_trunc('month', 'response_date') }} as date) as response_month,
-        cast(sum(responses) as {{ dbt.type_bigint() }}) as responses,
-        cast(sum(promoters) as {{ dbt.type_bigint() }}) as promoters,
-        cast(sum(passives) as {{ dbt.type_bigint() }}) as passives,
-        cast(sum(detractors) as {{ dbt.type_bigint() }}) as detractors
+        cast({{ dbt.date_trunc('month', 'daily_counts.response_date') }} as date) as response_month,
+        cast(sum(daily_counts.responses) as {{ dbt.type_bigint() }}) as responses,
+        cast(sum(daily_counts.promoters) as {{ dbt.type_bigint() }}) as promoters,
+        cast(sum(daily_counts.passives) as {{ dbt.type_bigint() }}) as passives,
+        cast(sum(daily_counts.detractors) as {{ dbt.type_bigint() }}) as detractors,
+        -- days with responses whose certificate still holds (as nps_summary_daily.certified_at)
+        cast(sum(
+            case
+                when daily_counts.responses > 0
+                    and certificates.certified_at >= daily_counts._batch_at
+                    then 1
+                else 0
+            end
+        ) as {{ dbt.type_bigint() }}) as certified_days
 
     from daily_counts
+    left join certificates on daily_counts.response_date = certificates.response_date
     group by 1
 
 ),
@@ -28,6 +44,7 @@ months as (
         promoters,
         passives,
         detractors,
+        certified_days,
         -- from the month's counts, never an average of daily NPS
         {{ nps_columns() }}
 
@@ -70,7 +87,8 @@ final as (
                     ('promoters', 'detractors', 'responses'),
                     ('previous_promoters', 'previous_detractors', 'previous_responses')
                 ) }}
-        end as change_is_significant
+        end as change_is_significant,
+        certified_days
 
     from with_previous
 

@@ -71,13 +71,24 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
             assert "Net Promoter Score" in body
             assert "round(100.0 * (promoters - detractors) / responses, 2)" in body
             # the interval and significance columns, with their descriptions
-            for column in ("nps_ci_low", "nps_ci_high", "is_small_sample", "change_is_significant"):
+            for column in (
+                "nps_ci_low",
+                "nps_ci_high",
+                "is_small_sample",
+                "change_is_significant",
+                "certified_days",
+            ):
                 assert column in body, column
             assert "adjusted-Wald" in body and "|z| > 1.96" in body
             # the analysts' overview explains them with a worked example
             page.goto(f"{url}/#!/overview")
             page.wait_for_selector("text=How sure a number is", timeout=30_000)
             assert "-51.33 to 84.67" in page.inner_text("body")
+            # ... and which days are proven equal to production
+            assert "Is this day's number proven?" in page.inner_text("body")
+            page.goto(f"{url}/#!/model/model.nps_warehouse.nps_summary_daily")
+            page.wait_for_selector("text=last compared with production", timeout=30_000)
+            assert "certified_at" in page.inner_text("body")
             # the record of restatements, with its columns
             page.goto(f"{url}/#!/model/model.nps_warehouse.nps_restatements")
             page.wait_for_selector("text=a record of every restatement", timeout=30_000)
