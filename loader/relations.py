@@ -26,6 +26,10 @@ class Relations:
         return f"{self.schema}.int_nps_responses_current"
 
     @property
+    def daily_counts(self) -> str:
+        return f"{self.schema}.int_nps_daily_counts"
+
+    @property
     def summary_daily(self) -> str:
         return f"{self.schema}.nps_summary_daily"
 

@@ -31,6 +31,7 @@ import pyarrow.compute
 
 from loader.dates import UTC, local_midnight_utc
 from loader.errors import ConfigError
+from loader.fingerprint import DayPrint, source_prints, warehouse_prints
 from loader.loaded_days import LoadedDays, loaded_days
 from loader.relations import Relations
 from loader.settings import Settings
@@ -202,15 +203,17 @@ def tally(
     zone: str,
     cutoff: dt.datetime,
     now: dt.datetime | None = None,
+    into: SourceTally | None = None,
 ) -> SourceTally:
-    """Account for every source row created on the days ``first..last`` of ``zone``.
+    """Account for every source row created on the days ``first..last`` of ``zone`` (added to
+    ``into``, if given).
 
     ``cutoff`` (naive UTC): the end of the newest loaded window; ``now`` (naive UTC, default the
     clock): a cursor after it is in the future.
     """
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     bounds = local_midnight_utc(first, zone), local_midnight_utc(last + dt.timedelta(days=1), zone)
-    result = SourceTally()
+    result = into if into is not None else SourceTally()
     for batch in read_rows(spec, RowFilter("created_at", *bounds)):
         count_batch(result, batch, bounds, zone, cutoff, now)
     return result
@@ -273,7 +276,13 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
                     f"the marts count days of {built} but verify was asked for days of {zone}: "
                     f"set --reporting-timezone / NPS_REPORTING_TIMEZONE to {built}"
                 )
-        source = tally(spec, first, last, zone, loaded.cutoff)
+        # Days whose fingerprints agree are proven without reading their rows; the others are
+        # counted from the source, a run of consecutive days per read.
+        equal = _fingerprinted(settings, warehouse, names, first, last)
+        counted = [d for d in _every_day(first, last) if d not in equal and d in loaded.days]
+        source = SourceTally()
+        for run_first, run_last in _runs(counted):
+            tally(spec, run_first, run_last, zone, loaded.cutoff, into=source)
         mart: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for day, promoters, passives, detractors in warehouse.query(
             "select response_date, promoters, passives, detractors "
@@ -298,10 +307,20 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
                 tuple(chunk),
             )
             _account_for_null_cursors(source, stored)
-        lines, days, not_loaded, matching = _report(first, last, loaded, source, mart)
+        lines, days, not_loaded, matching = _report(first, last, loaded, source, mart, equal)
         warehouse.certify(
             [
                 Certificate(
+                    date,
+                    zone,
+                    "fingerprint",
+                    equal[date].rows,
+                    equal[date].digest,
+                    started,
+                    "verify",
+                )
+                if date in equal
+                else Certificate(
                     date,
                     zone,
                     "counts",
@@ -320,12 +339,57 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
     )
 
 
+def _every_day(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _fingerprinted(
+    settings: Settings, warehouse: Any, names: Relations, first: dt.date, last: dt.date
+) -> dict[dt.date, DayPrint]:
+    """The days whose fingerprint in the source equals the current state's, once the daily
+    counts have counted everything the current state holds (so the published counts are the
+    current state's); else none."""
+    ((state, counted),) = warehouse.query(
+        f"select (select max(_batch_at) from {names.current_state}), "
+        f"(select max(_batch_at) from {names.daily_counts})",
+        (),
+    )
+    if state is None or counted is None or counted < state:
+        return {}
+    spec = settings.require_source()
+    zone = settings.reporting_timezone
+    source = source_prints(spec, first, last, zone)
+    if source is None:
+        return {}
+    kind = settings.warehouse_target().type
+    stored = warehouse_prints(
+        warehouse, kind, names.current_state, first, last, zone, spec.source_timezone
+    )
+    empty = DayPrint(0, 0, 0)
+    return {
+        day: source.get(day, empty)
+        for day in _every_day(first, last)
+        if source.get(day, empty) == stored.get(day, empty)
+    }
+
+
 def _report(
     first: dt.date,
     last: dt.date,
     loaded: LoadedDays,
     source: SourceTally,
     mart: dict[str, list[int]],
+    equal: dict[dt.date, DayPrint],
 ) -> tuple[list[str], list[dt.date], list[dt.date], list[dt.date]]:
     """The lines of the days that differ or are not loaded; those days; the matching days."""
     lines: list[str] = []
@@ -336,6 +400,9 @@ def _report(
     for date in every_day:
         day = date.isoformat()
         why = loaded.why_not_loaded(date)
+        if why is None and date in equal:
+            matching.append(date)
+            continue
         if why is not None:
             lines.append(f"{day}: not loaded ({why}): {loaded.load_commands([date])[0]}")
             not_loaded.append(date)

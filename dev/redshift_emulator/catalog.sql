@@ -118,3 +118,14 @@ create or replace function public.round(value double precision, places integer)
 returns double precision language sql immutable as $$
     select pg_catalog.round(value::numeric, places)::double precision
 $$;
+
+-- STRTOL(string, base): the number a string of digits in that base stands for (base 16 here)
+create or replace function public.strtol(value text, base integer) returns bigint
+language plpgsql immutable as $$
+begin
+    if base <> 16 then
+        raise exception 'the emulator''s STRTOL reads base 16 only, got %', base;
+    end if;
+    return ('x' || lpad(value, 16, '0'))::bit(64)::bigint;
+end
+$$;

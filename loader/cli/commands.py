@@ -296,6 +296,7 @@ def reconcile(
     """
     from loader.reconcile import GuardError, guard
     from loader.reconcile import reconcile as run_reconcile
+    from loader.reconcile.report import reconcile_json, reconcile_text
 
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
     limits = (max_day_delete_fraction, max_change_fraction)
@@ -309,91 +310,6 @@ def reconcile(
         except GuardError as exc:
             text += "\n--apply would refuse: " + str(exc).removeprefix("reconcile refused: ")
     report(kw, reconcile_json(outcome, apply), text)
-
-
-def reconcile_json(outcome: Any, apply: bool) -> dict[str, Any]:
-    c = outcome.comparison
-    return {
-        "command": "reconcile",
-        "start": c.first,
-        "end": c.last,
-        "applied": outcome.applied is not None,
-        "dry_run": not apply,
-        "corrections": len(c.corrections),
-        "reconcile_id": outcome.applied.extract_id if outcome.applied else None,
-        "source_rows": c.source_rows,
-        "warehouse_rows": c.warehouse_rows,
-        "deleted": c.total("deleted"),
-        "differs": c.total("differs"),
-        "never_loaded": c.total("never_loaded"),
-        "pending": c.total("pending"),
-        "future_cursor": c.total("future"),
-        "days": [r.as_json() for r in c.days.values() if r.corrections or r.pending or r.future],
-    }
-
-
-def reconcile_text(outcome: Any, apply: bool) -> str:
-    c = outcome.comparison
-    span = f"{c.first}..{c.last}"
-    n = len(c.corrections)
-    rows = [r for r in c.days.values() if r.corrections or r.pending or r.future]
-    head = f"reconcile {span}: {c.source_rows} source rows, {c.warehouse_rows} in the warehouse"
-    if not rows:
-        return f"{head}; they match: nothing to correct"
-    header = (
-        "day",
-        "source",
-        "warehouse",
-        "deleted",
-        "differs",
-        "never_loaded",
-        "pending",
-        "future",
-    )
-    table = [header] + [
-        (
-            str(r.day),
-            str(r.source_rows),
-            str(r.warehouse_rows),
-            str(len(r.deleted)),
-            str(len(r.differs)),
-            str(len(r.never_loaded)),
-            str(r.pending),
-            str(len(r.future)),
-        )
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    lines = [
-        head,
-        *("  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in table),
-    ]
-    for r in rows:
-        for what, ids in (
-            ("deleted from the source", r.deleted),
-            ("differ", [f"{i} ({why})" for i, why in r.differs]),
-            ("never loaded", r.never_loaded),
-            ("cursor in the future (not corrected: fix the source)", r.future),
-        ):
-            if ids:
-                shown = ", ".join(str(i) for i in ids[:10]) + (" ..." if len(ids) > 10 else "")
-                lines.append(f"{r.day}: {what}: {shown}")
-    if c.total("pending"):
-        lines.append(
-            f"{c.total('pending')} row(s) changed after the newest loaded window are left to "
-            "the daily runs"
-        )
-    if outcome.applied is not None:
-        lines.append(
-            f"applied {n} correction(s) (reconcile {outcome.applied.extract_id}) to raw.nps; "
-            f"next: dbt run"
-        )
-    elif n and not apply:
-        lines.append(
-            f"dry run: {n} correction(s) not written; next: nps-loader reconcile --start "
-            f"{c.first} --end {c.last} --apply, then dbt run"
-        )
-    return "\n".join(lines)
 
 
 @main.command("demo-source")

@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from loader.errors import SourceError
-from loader.reconcile import Comparison, DayReport, GuardError, _Days, guard
+from loader.reconcile import Comparison, DayReport, GuardError, guard
+from loader.reconcile.compare import _Days
 
 D = dt.date(2021, 9, 16)
 MIDNIGHTS = [dt.datetime(2021, 9, 16 + n) for n in range(6)]
@@ -44,3 +45,27 @@ def test_days_are_handed_on_in_order_and_a_late_row_of_a_compared_day_is_refused
         list(days.add(1, 99, None))
     assert [d for d, _ in days.rest()] == [3]
     assert days.index(MIDNIGHTS[-1]) is None and days.index(None) is None
+
+
+def test_reconcile_orders_versions_as_dbt_does() -> None:
+    """The version order is written twice, in SQL for dbt (macros/nps_versions.sql) and in the
+    loader's current-state read (loader/reconcile/model.py): the same keys in the same order."""
+    from pathlib import Path
+
+    import jinja2
+
+    from loader.reconcile.model import LOW, VERSION_KEYS
+
+    text = (Path(__file__).resolve().parents[2] / "macros" / "nps_versions.sql").read_text()
+    start = text.index("{% macro nps_version_keys")
+    end = text.index("endmacro %}", start) + len("endmacro %}")
+    macro = text[start:end]
+    returned: list[list[str]] = []
+    env = jinja2.Environment()
+    env.globals.update(
+        nps_low_timestamp=lambda: LOW.replace("timestamp", "{{ dbt.type_timestamp() }}"),
+        **{"return": returned.append},
+    )
+    env.from_string(macro + "{{ nps_version_keys() }}").render()
+    keys = [k.replace("{{ dbt.type_timestamp() }}", "timestamp") for k in returned[0]]
+    assert keys == list(VERSION_KEYS)

@@ -1,0 +1,293 @@
+"""The day comparison: the source's current rows created on a range of local days against the
+warehouse's current state, day by day. Days whose fingerprints agree (loader/fingerprint.py)
+are taken as equal without moving a row; only the others are streamed and compared row by row:
+both sides in created_at order (the warehouse a week per query), a day at a time."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from loader.dates import local_midnight_utc
+from loader.errors import SourceError
+from loader.fingerprint import DayPrint, source_prints, warehouse_prints
+from loader.loaded_days import loaded_days
+from loader.reconcile.model import (
+    DELETED,
+    DIFFERS,
+    NEVER_LOADED,
+    Comparison,
+    Content,
+    Stored,
+    current_state_sql,
+    find_model,
+    stored_by_id,
+)
+from loader.settings import Settings
+from loader.source import RowFilter, read_rows
+from loader.tables import CORRECTION_SCHEMA
+from loader.warehouse import Warehouse
+
+
+class _Days:
+    """Rows grouped by local day as they stream in (nearly) created_at order: a day is handed on
+    once rows two days later have arrived, so a source read in wall-clock order (a repeated
+    hour) never splits a day. At most three days are held at a time."""
+
+    def __init__(self, midnights: list[dt.datetime]) -> None:
+        self.midnights = midnights
+        self.open: dict[int, dict[int, Any]] = {}
+        self.newest = -1
+        self.handed_on = -1  # the last day handed on
+
+    def index(self, created_at: dt.datetime | None) -> int | None:
+        if created_at is None or not self.midnights[0] <= created_at < self.midnights[-1]:
+            return None
+        return bisect.bisect_right(self.midnights, created_at) - 1
+
+    def add(self, day: int, id_: int, value: Any) -> Iterator[tuple[int, dict[int, Any]]]:
+        if day <= self.handed_on:  # compared already: it would be compared twice, wrongly
+            raise SourceError(
+                "the source returned its rows out of created_at order (a row of a day already "
+                "compared arrived two days later); nothing was written"
+            )
+        self.open.setdefault(day, {})[id_] = value
+        if day > self.newest:
+            self.newest = day
+            yield from self._flush(day - 2)
+
+    def _flush(self, through: int) -> Iterator[tuple[int, dict[int, Any]]]:
+        for day in sorted(d for d in self.open if d <= through):
+            self.handed_on = day
+            yield day, self.open.pop(day)
+
+    def rest(self) -> Iterator[tuple[int, dict[int, Any]]]:
+        yield from self._flush(len(self.midnights))
+
+
+def _source_days(
+    settings: Settings, bounds: tuple[dt.datetime, dt.datetime], days: _Days
+) -> Iterator[tuple[int, dict[int, Any]]]:
+    spec = settings.require_source()
+    for batch in read_rows(spec, RowFilter("created_at", *bounds, ordered=True)):
+        columns = [batch.column(name).to_pylist() for name in CORRECTION_SCHEMA.names[:5]]
+        for id_, created, modified, deleted, score in zip(*columns, strict=True):
+            day = days.index(created)
+            if day is not None:  # wall-clock bounds read a little more than the range
+                yield from days.add(day, id_, (created, modified, bool(deleted), score))
+    yield from days.rest()
+
+
+#: Days the warehouse is asked for at a time: few enough that its working memory (in-process for
+#: DuckDB) follows a week, not the range; enough that a long range is not a query per day.
+CHUNK_DAYS = 7
+
+
+def _warehouse_days(
+    warehouse: Warehouse, sql: str, midnights: list[dt.datetime]
+) -> Iterator[tuple[int, dict[int, Any]]]:
+    """The warehouse's current responses, a week per query, streamed in created_at order and
+    handed on a day at a time."""
+    days = _Days(midnights)
+    for first in range(0, len(midnights) - 1, CHUNK_DAYS):
+        bounds = (midnights[first], midnights[min(first + CHUNK_DAYS, len(midnights) - 1)])
+        day, held = first, dict[int, Stored]()
+        for id_, created, modified, deleted, score, version, correction in warehouse.stream(
+            sql, (*bounds, *bounds)
+        ):
+            index = days.index(created)
+            if index is None:
+                continue
+            if index != day and held:
+                yield day, held
+                held = dict[int, Stored]()
+            day = index
+            content = (created, modified, bool(deleted), None if score is None else int(score))
+            held[int(id_)] = Stored(content, version, correction)
+        if held:
+            yield day, held
+
+
+def _paired(
+    a: Iterator[tuple[int, dict[int, Any]]], b: Iterator[tuple[int, dict[int, Any]]]
+) -> Iterator[tuple[int, dict[int, Any], dict[int, Any]]]:
+    x, y = next(a, None), next(b, None)
+    while x is not None or y is not None:
+        if y is None or (x is not None and x[0] < y[0]):
+            assert x is not None
+            yield x[0], x[1], {}
+            x = next(a, None)
+        elif x is None or y[0] < x[0]:
+            yield y[0], {}, y[1]
+            y = next(b, None)
+        else:
+            yield x[0], x[1], y[1]
+            x, y = next(a, None), next(b, None)
+
+
+def _why(source: Content, stored: Stored) -> str:
+    if source[1] is None:
+        return "cursor is NULL in the source"
+    if stored.content[1] is None or source[1] == stored.content[1]:
+        return "updated without bumping the cursor"
+    if source[1] < stored.content[1]:
+        return "history rewritten (cursor moved backwards)"
+    return "an update no load read"
+
+
+def _newest(*values: dt.datetime | None) -> dt.datetime | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def fingerprinted_days(
+    settings: Settings,
+    warehouse: Warehouse,
+    model: str | None,
+    first: dt.date,
+    last: dt.date,
+) -> dict[dt.date, DayPrint]:
+    """The days of ``first..last`` whose fingerprints agree in the source and in the current
+    state (int_nps_responses_current), with their fingerprint. None agree when the model is not
+    built, when raw.nps holds loads dbt has not folded in yet (their versions could differ from
+    both), or when the source cannot be fingerprinted."""
+    if model is None:
+        return {}
+    raw = settings.raw_schema
+    ((unfolded,),) = warehouse.query(
+        f"select count(*) from {raw}.nps where _loaded_at > "
+        f"(select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {model})",
+        (),
+    )
+    if int(unfolded):
+        return {}
+    spec = settings.require_source()
+    zone = settings.reporting_timezone
+    source = source_prints(spec, first, last, zone)
+    if source is None:
+        return {}
+    kind = settings.warehouse_target().type
+    stored = warehouse_prints(warehouse, kind, model, first, last, zone, spec.source_timezone)
+    empty = DayPrint(0, 0, 0)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    return {
+        day: source.get(day, empty)
+        for day in days
+        if source.get(day, empty) == stored.get(day, empty)
+    }
+
+
+def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) ranges."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _every_day(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _compare_days(
+    first: dt.date,
+    source: Iterator[tuple[int, dict[int, Any]]],
+    stored_days: Iterator[tuple[int, dict[int, Any]]],
+    cutoff: dt.datetime,
+    now: dt.datetime,
+    result: Comparison,
+    missing: dict[int, tuple[dt.date, Content]],
+    gone: dict[int, tuple[dt.date, Stored]],
+) -> None:
+    """Compare row by row the days of one run (days counted from ``first``), adding to
+    ``result`` and to the ids seen on one side only."""
+    for index, src, wh in _paired(source, stored_days):
+        day = first + dt.timedelta(days=index)
+        report = result.day(day)
+        report.source_rows += len(src)
+        report.warehouse_rows += len(wh)
+        for id_, content in src.items():
+            modified = content[1]
+            if modified is not None and modified > now:
+                report.future.append(id_)
+                wh.pop(id_, None)
+                continue
+            if modified is not None and modified >= cutoff:
+                report.pending += 1
+                wh.pop(id_, None)
+                continue
+            stored = wh.pop(id_, None)
+            if stored is None:
+                missing[id_] = (day, content)
+            elif stored.content != content:
+                report.differs.append((id_, _why(content, stored)))
+                result.correct(day, id_, content, _newest(modified, stored.version), DIFFERS)
+        for id_, stored in wh.items():
+            if not (stored.correction == DELETED and stored.content[2]):
+                gone[id_] = (day, stored)
+
+
+def compare(
+    settings: Settings,
+    warehouse: Warehouse,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime | None = None,
+) -> Comparison:
+    """Compare the source's current rows created on ``first..last`` with the warehouse's."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    zone = settings.reporting_timezone
+    raw = settings.raw_schema
+    loaded = loaded_days(warehouse, raw, zone, first, last)
+    loaded.check_source_zone(settings.require_source().source_timezone, "reconcile")
+    cutoff = loaded.cutoff
+    bounds = (
+        local_midnight_utc(first, zone),
+        local_midnight_utc(last + dt.timedelta(days=1), zone),
+    )
+    result = Comparison(first, last, zone, bounds, {}, [])
+    model = find_model(warehouse, settings)
+    equal = fingerprinted_days(settings, warehouse, model, first, last)
+    for day, print_ in equal.items():
+        report = result.day(day)
+        report.source_rows = report.warehouse_rows = print_.rows
+        report.fingerprint = print_.digest
+    stored_sql = current_state_sql(raw, model, "created_at >= %s and created_at < %s")
+    missing: dict[int, tuple[dt.date, Content]] = {}  # in the source's range only
+    gone: dict[int, tuple[dt.date, Stored]] = {}  # in the warehouse's range only
+
+    for run_first, run_last in _runs([d for d in _every_day(first, last) if d not in equal]):
+        n = (run_last - run_first).days + 1
+        midnights = [
+            local_midnight_utc(run_first + dt.timedelta(days=k), zone) for k in range(n + 1)
+        ]
+        run_bounds = (midnights[0], midnights[-1])
+        source = _source_days(settings, run_bounds, _Days(midnights))
+        stored_days = _warehouse_days(warehouse, stored_sql, midnights)
+        _compare_days(run_first, source, stored_days, cutoff, now, result, missing, gone)
+    # moved between days of the range (created_at rewritten)
+    for id_ in sorted(set(missing) & set(gone)):
+        (day, content), (_, stored) = missing.pop(id_), gone.pop(id_)
+        result.day(day).differs.append((id_, "created_at rewritten"))
+        result.correct(day, id_, content, _newest(content[1], stored.version), DIFFERS)
+    # in the range now, but the warehouse holds the id on a day outside it
+    elsewhere = stored_by_id(warehouse, raw, model, sorted(missing))
+    for id_, (day, content) in sorted(missing.items()):
+        if id_ in elsewhere:
+            stored = elsewhere[id_]
+            result.day(day).differs.append((id_, "created_at rewritten"))
+            result.correct(day, id_, content, _newest(content[1], stored.version), DIFFERS)
+        else:
+            result.day(day).never_loaded.append(id_)
+            result.correct(day, id_, content, _newest(content[1], content[0]), NEVER_LOADED)
+    for id_, (day, stored) in sorted(gone.items()):
+        result.day(day).deleted.append(id_)
+        created, modified, _, score = stored.content
+        result.correct(day, id_, (created, modified, True, score), stored.version, DELETED)
+    result.days = dict(sorted(result.days.items()))
+    return result
