@@ -15,7 +15,7 @@ from loader import __version__
 from loader.cli.options import options
 from loader.cli.output import handle_errors, n_days, report, warn
 from loader.dates import day_range, parse_date
-from loader.errors import ConfigError
+from loader.errors import ConfigError, LoaderError
 from loader.settings import Settings, from_values
 
 if TYPE_CHECKING:
@@ -270,6 +270,11 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
     is_flag=True,
     help="Apply past the guards (too many deletes or changes, an empty source day)",
 )
+@click.option(
+    "--fail-on-corrections",
+    is_flag=True,
+    help="A dry run that finds corrections exits 1 with a one-line summary (for schedulers)",
+)
 @options("source", "lake", "warehouse", "reporting", "output")
 @handle_errors
 def reconcile(
@@ -280,6 +285,7 @@ def reconcile(
     max_day_delete_fraction: float,
     max_change_fraction: float,
     force: bool,
+    fail_on_corrections: bool,
     **kw: Any,
 ) -> None:
     """Repair what a cursor-based copy cannot see: hard deletes, rewritten history, missed rows.
@@ -296,7 +302,7 @@ def reconcile(
     """
     from loader.reconcile import GuardError, guard
     from loader.reconcile import reconcile as run_reconcile
-    from loader.reconcile.report import reconcile_json, reconcile_text
+    from loader.reconcile.report import corrections_summary, reconcile_json, reconcile_text
 
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
     limits = (max_day_delete_fraction, max_change_fraction)
@@ -310,6 +316,8 @@ def reconcile(
         except GuardError as exc:
             text += "\n--apply would refuse: " + str(exc).removeprefix("reconcile refused: ")
     report(kw, reconcile_json(outcome, apply), text)
+    if fail_on_corrections and not apply and outcome.comparison.corrections:
+        raise LoaderError(corrections_summary(outcome))  # exit 1, after the report
 
 
 @main.command("demo-source")

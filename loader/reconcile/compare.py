@@ -253,6 +253,12 @@ def compare(
     result = Comparison(first, last, zone, bounds, {}, [])
     model = find_model(warehouse, settings)
     equal = fingerprinted_days(settings, warehouse, model, first, last)
+    unloaded = {}
+    for day in _every_day(first, last):
+        why = loaded.why_not_loaded(day)
+        if why is not None:  # a day no day load covers is loaded, never reconciled
+            unloaded[day] = result.day(day).not_loaded = why
+            equal.pop(day, None)
     for day, print_ in equal.items():
         report = result.day(day)
         report.source_rows = report.warehouse_rows = print_.rows
@@ -261,7 +267,8 @@ def compare(
     missing: dict[int, tuple[dt.date, Content]] = {}  # in the source's range only
     gone: dict[int, tuple[dt.date, Stored]] = {}  # in the warehouse's range only
 
-    for run_first, run_last in _runs([d for d in _every_day(first, last) if d not in equal]):
+    compared = [d for d in _every_day(first, last) if d not in equal and d not in unloaded]
+    for run_first, run_last in _runs(compared):
         n = (run_last - run_first).days + 1
         midnights = [
             local_midnight_utc(run_first + dt.timedelta(days=k), zone) for k in range(n + 1)

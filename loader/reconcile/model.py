@@ -53,6 +53,8 @@ class DayReport:
     future: list[int] = field(default_factory=list)
     #: the day's fingerprint, when it agreed on both sides (no row was compared)
     fingerprint: str | None = None
+    #: why the day was not compared: no day load covers it (load it; never reconcile it)
+    not_loaded: str | None = None
 
     @property
     def corrections(self) -> int:
@@ -69,6 +71,7 @@ class DayReport:
             "pending": self.pending,
             "future_cursor": self.future,
             "fingerprint": self.fingerprint,
+            "not_loaded": self.not_loaded,
         }
 
 

@@ -24,6 +24,7 @@ def reconcile_json(outcome: Any, apply: bool) -> dict[str, Any]:
         "pending": c.total("pending"),
         "future_cursor": c.total("future"),
         "days_equal_by_fingerprint": sum(1 for r in c.days.values() if r.fingerprint),
+        "not_loaded": [str(r.day) for r in c.days.values() if r.not_loaded],
         "days": [r.as_json() for r in c.days.values() if r.corrections or r.pending or r.future],
     }
 
@@ -35,10 +36,16 @@ def reconcile_text(outcome: Any, apply: bool) -> str:
     rows = [r for r in c.days.values() if r.corrections or r.pending or r.future]
     head = f"reconcile {span}: {c.source_rows} source rows, {c.warehouse_rows} in the warehouse"
     proven = sum(1 for r in c.days.values() if r.fingerprint)
+    unloaded = [
+        f"{r.day}: not loaded ({r.not_loaded}): load it with nps-loader run --date {r.day} "
+        "(reconcile compares loaded days only)"
+        for r in c.days.values()
+        if r.not_loaded
+    ]
     if not rows:
         days = (c.last - c.first).days + 1
-        by_print = f" ({proven} of {days} days by fingerprint alone)" if proven else ""
-        return f"{head}; they match{by_print}: nothing to correct"
+        by_print = f" ({proven} of {days} days equal by fingerprint)" if proven else ""
+        return "\n".join([f"{head}{by_print}; they match: nothing to correct", *unloaded])
     header = (
         "day",
         "source",
@@ -77,6 +84,7 @@ def reconcile_text(outcome: Any, apply: bool) -> str:
             if ids:
                 shown = ", ".join(str(i) for i in ids[:10]) + (" ..." if len(ids) > 10 else "")
                 lines.append(f"{r.day}: {what}: {shown}")
+    lines += unloaded
     if c.total("pending"):
         lines.append(
             f"{c.total('pending')} row(s) changed after the newest loaded window are left to "
@@ -93,3 +101,15 @@ def reconcile_text(outcome: Any, apply: bool) -> str:
             f"{c.first} --end {c.last} --apply, then dbt run"
         )
     return "\n".join(lines)
+
+
+def corrections_summary(outcome: Any) -> str:
+    """One line: what a dry run found and the command that applies it (for a scheduler that
+    fails the task on it: --fail-on-corrections)."""
+    c = outcome.comparison
+    return (
+        f"reconcile {c.first}..{c.last} found {len(c.corrections)} correction(s) "
+        f"({c.total('deleted')} deleted from the source, {c.total('differs')} differ, "
+        f"{c.total('never_loaded')} never loaded): apply them with nps-loader reconcile "
+        f"--start {c.first} --end {c.last} --apply, then dbt run"
+    )

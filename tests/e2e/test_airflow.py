@@ -102,8 +102,16 @@ def test_dag_runs_days_with_real_airflow_and_fails_loudly(tmp_path: Path) -> Non
     env["AIRFLOW_VAR_NPS_SOURCE_URL"] = source.url
     victim = next(r[0] for r in sorted(source.rows()) if r[1] and r[1].date() == days[3])
     source.execute('delete from "nps" where id = ?', (victim,))
-    env |= {"AIRFLOW_VAR_NPS_RECONCILE_DAYS": "3", "AIRFLOW_VAR_NPS_RECONCILE_APPLY": "true"}
     fifth = days[-1] + dt.timedelta(days=1)
+    # the default: a dry run of the trailing 7 days, which fails the task when it finds any
+    # correction, in one line with the command that applies it
+    env |= {"AIRFLOW_VAR_NPS_SOURCE_URL": source.url}
+    told = dags_test(env, tmp_path, fifth)
+    output = told.stdout + told.stderr
+    assert told.returncode != 0, output[-3000:]
+    assert "found 1 correction(s) (1 deleted from the source, 0 differ, 0 never loaded)" in output
+    assert "--apply, then dbt run" in output
+    env |= {"AIRFLOW_VAR_NPS_RECONCILE_DAYS": "3", "AIRFLOW_VAR_NPS_RECONCILE_APPLY": "true"}
     reconciled = dags_test(env, tmp_path, fifth)
     assert reconciled.returncode == 0, reconciled.stdout[-3000:] + reconciled.stderr[-3000:]
     assert stack.query(

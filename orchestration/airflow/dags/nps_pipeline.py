@@ -20,10 +20,12 @@ Schedule (read when the scheduler parses this file, from the worker environment)
 runs only the latest day; backfill history with ``nps-loader backfill``, see docs/operations.md) and
 ``NPS_DAG_RETRIES`` (default 2, five minutes apart).
 
-Reconcile (off by default): with ``reconcile_days`` N > 0, after verify passes, the run compares
-the last N days (D-N+1..D) with the source (``nps-loader reconcile``: hard deletes, rewritten
-history, missed rows), a dry run that reports them unless ``reconcile_apply`` is true; applied
-corrections are folded in by the next run's dbt build. With N = 0 the task is skipped.
+Reconcile: after verify passes, the run compares the last ``reconcile_days`` days (default 7:
+D-6..D) with the source (``nps-loader reconcile``: hard deletes, rewritten history, missed rows;
+days whose fingerprints agree cost one aggregate query each side). By default a dry run: one
+that finds corrections fails the task with a one-line summary and the command that applies them,
+so someone is told; with ``reconcile_apply`` true they are written (its guards still apply) and
+folded in by the next run's dbt build. With ``reconcile_days`` 0 the task is skipped.
 
 Each run covers the data interval [D, D+1) of the reporting zone and starts after it has ended;
 D is that interval's start as a local date (``run_day`` below). A manually triggered run covers
@@ -138,7 +140,7 @@ with (
                 "(default: the worker's NPS_LAKE_URL, else the loader's ./lake under project_dir)",
             ),
             "reconcile_days": Param(
-                0,
+                7,
                 type="integer",
                 minimum=0,
                 description="After verify, reconcile the last N days with the source "
@@ -148,7 +150,7 @@ with (
                 False,
                 type="boolean",
                 description="Write the corrections reconcile finds (default: a dry run that "
-                "reports them); its guards still apply",
+                "fails the task when it finds any); its guards still apply",
             ),
         },
         tags=["nps", "dbt"],
@@ -213,7 +215,9 @@ with (
             f"{BIN_DIR}/nps-loader reconcile --start "
             "{{ days_before(run_day(data_interval_start), days - 1) }} "
             f"--end {RUN_DAY} --json"
-            "{{ ' --apply' if is_true(" + setting("reconcile_apply") + ") else '' }}"
+            "{{ ' --apply' if is_true("
+            + setting("reconcile_apply")
+            + ") else ' --fail-on-corrections' }}"
             "{% else %}echo 'reconcile_days is 0: reconcile is off'; exit 99{% endif %}"
         ),
         **reads_source,
