@@ -1,9 +1,9 @@
 """Day fingerprints: what verify and reconcile compare first, so their cost follows the damage.
 
 A day's fingerprint is computed inside each database, in one aggregate query per range: the
-number of rows created on that local day of the reporting zone, and two sums of 32-bit numbers
-taken from the MD5 of each row's canonical text (an order-independent digest of 64 bits). The
-canonical text of a row is the same on every engine:
+number of rows created on that local day of the reporting zone, and the sum of the 60-bit
+numbers that start the MD5 of each row's canonical text (order-independent). The canonical text
+of a row is the same on every engine:
 
     id|created_at|modified|deleted|score
 
@@ -15,7 +15,7 @@ side reads the current state (DuckDB, PostgreSQL, Redshift's SQL: ``STRTOL``, ``
 US``, ``CONVERT_TIMEZONE``; AWS, "Datetime format strings",
 https://docs.aws.amazon.com/redshift/latest/dg/r_FORMAT_strings.html).
 
-Equal fingerprints prove the day equal (up to a 2^-64 chance); a day whose fingerprints differ
+Equal fingerprints prove the day equal (up to a 2^-60 chance); a day whose fingerprints differ
 is compared row by row. Where a fingerprint cannot be computed the same way on both sides
 (a source whose created_at or cursor is an instant type, e.g. MySQL TIMESTAMP), every day is
 compared row by row.
@@ -42,15 +42,18 @@ if TYPE_CHECKING:
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
+#: hex digits of each row's MD5 summed: 60 bits, a positive BIGINT on every engine
+HEX_DIGITS = 15
+
+
 @dataclass(frozen=True)
 class DayPrint:
     rows: int
-    high: int  # the sum of the first 32 bits of each row's MD5
-    low: int  # the sum of the next 32 bits
+    total: int  # the sum of the first 60 bits of each row's MD5
 
     @property
     def digest(self) -> str:
-        return f"{self.rows}:{self.high:x}:{self.low:x}"
+        return f"{self.rows}:{self.total:x}"
 
 
 def canonical(row: Sequence[Any]) -> str:
@@ -72,15 +75,13 @@ def canonical(row: Sequence[Any]) -> str:
     )
 
 
-def row_hash(text: str) -> tuple[int, int]:
-    digest = hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
-    return int(digest[:8], 16), int(digest[8:16], 16)
+def row_hash(text: str) -> int:
+    return int(hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:HEX_DIGITS], 16)
 
 
 def fold(rows: Sequence[Sequence[Any]]) -> DayPrint:
     """The fingerprint of ``rows`` computed in Python (the reference)."""
-    hashes = [row_hash(canonical(r)) for r in rows]
-    return DayPrint(len(hashes), sum(h for h, _ in hashes), sum(lo for _, lo in hashes))
+    return DayPrint(len(rows), sum(row_hash(canonical(r)) for r in rows))
 
 
 def midnights(first: dt.date, last: dt.date, zone: str) -> list[dt.datetime]:
@@ -98,12 +99,15 @@ def _day_case(column: str, bounds: Sequence[str]) -> str:
     return f"case {whens} end"
 
 
-def _result(rows: Sequence[Sequence[Any]], first: dt.date) -> dict[dt.date, DayPrint]:
-    return {
-        first + dt.timedelta(days=int(r[0])): DayPrint(int(r[1]), int(r[2]), int(r[3]))
-        for r in rows
-        if r[0] is not None
-    }
+def _result(rows: Sequence[Sequence[Any]], first: dt.date | None) -> dict[dt.date, DayPrint]:
+    """(day, rows, total) rows: the day as an index from ``first``, or (``first`` None) a date."""
+
+    def day(value: Any) -> dt.date:
+        if first is not None:
+            return first + dt.timedelta(days=int(value))
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+    return {day(r[0]): DayPrint(int(r[1]), int(r[2])) for r in rows if r[0] is not None}
 
 
 # --- the source -------------------------------------------------------------------------------
@@ -119,11 +123,11 @@ def source_prints(
     local[0] = wall_clock_bounds(utc_bounds[0], utc_bounds[0], spec.source_timezone)[0]
     if spec.kind == "sqlite":
         return _sqlite_prints(spec, first, local)
-    return _mysql_prints(spec, first, local)
+    return _mysql_prints(spec, first, local, zone)
 
 
 def _mysql_prints(
-    spec: SourceSpec, first: dt.date, bounds: list[dt.datetime]
+    spec: SourceSpec, first: dt.date, bounds: list[dt.datetime], zone: str
 ) -> dict[dt.date, DayPrint] | None:
     from loader.source.pymysql_reader import connect_mysql
 
@@ -140,13 +144,13 @@ def _mysql_prints(
         f"ifnull(date_format({cursor}, {fmt}), 'N'), '|', {deleted}, '|', "
         f"ifnull(cast({q('score')} as char), 'N'))"
     )
-    day = _day_case(created, ["%s"] * len(bounds))
+    # the wall clock's date is the reporting day when the two zones are one (no bounds needed)
+    same_zone = spec.source_timezone == zone
+    day = f"date({created})" if same_zone else _day_case(created, ["%s"] * len(bounds))
     sql = (
-        "select day, count(*), "
-        "sum(cast(conv(substring(h, 1, 8), 16, 10) as unsigned)), "
-        "sum(cast(conv(substring(h, 9, 8), 16, 10) as unsigned)) "
-        f"from (select {day} as day, md5({text}) as h from {q(spec.table)} "
-        f"where {created} >= %s and {created} < %s) as hashed group by day"
+        f"select {day} as day, count(*), "
+        f"sum(cast(conv(substring(md5({text}), 1, {HEX_DIGITS}), 16, 10) as unsigned)) "
+        f"from {q(spec.table)} where {created} >= %s and {created} < %s group by day"
     )
     conn = connect_mysql(spec)
     try:
@@ -158,8 +162,9 @@ def _mysql_prints(
             )
             if any(row[0] == "timestamp" for row in cur.fetchall()):
                 return None  # instants: read in UTC by the loader, not the source's wall clock
-            cur.execute(sql, (*bounds[1:], bounds[0], bounds[-1]))
-            return _result(cur.fetchall(), first)
+            day_params = () if same_zone else tuple(bounds[1:])
+            cur.execute(sql, (*day_params, bounds[0], bounds[-1]))
+            return _result(cur.fetchall(), None if same_zone else first)
     finally:
         conn.close()
 
@@ -169,19 +174,17 @@ class _SqliteFingerprint:
     SQLite's text timestamps read as the loader's SQLite reader reads them."""
 
     def __init__(self) -> None:
-        self.rows = self.high = self.low = 0
+        self.rows = self.total = 0
 
     def step(self, id_: Any, created: Any, modified: Any, deleted: Any, score: Any) -> None:
         def ts(value: Any) -> dt.datetime | None:
             return None if value in (None, "") else dt.datetime.fromisoformat(str(value))
 
-        high, low = row_hash(canonical((id_, ts(created), ts(modified), bool(deleted), score)))
         self.rows += 1
-        self.high += high
-        self.low += low
+        self.total += row_hash(canonical((id_, ts(created), ts(modified), bool(deleted), score)))
 
     def finalize(self) -> str:
-        return f"{self.rows}:{self.high}:{self.low}"
+        return f"{self.rows}:{self.total}"
 
 
 def _sqlite_prints(
@@ -247,23 +250,22 @@ def warehouse_prints(
         "coalesce(cast(score as varchar), 'N')"
     )
 
-    def part(start: int) -> str:
-        piece = f"substring(h, {start}, 8)"
-        if kind == "redshift":
-            return f"strtol({piece}, 16)"
-        if kind == "duckdb":
-            return f"cast('0x' || {piece} as bigint)"
-        return f"cast(cast('x' || {piece} as bit(32)) as bigint)"
-
+    piece = f"substring(md5({text}), 1, {HEX_DIGITS})"
+    if kind == "redshift":  # SUM of a BIGINT is a BIGINT there: sum NUMERIC instead
+        number = f"cast(strtol({piece}, 16) as numeric(38, 0))"
+    elif kind == "duckdb":
+        number = f"cast('0x' || {piece} as bigint)"
+    else:
+        number = f"cast(cast('x' || {piece} as bit({HEX_DIGITS * 4})) as bigint)"
     literals = [f"cast('{b.isoformat(' ')}' as timestamp)" for b in bounds]
+    # in UTC the instant's date is the reporting day (no bounds needed)
+    day = "cast(created_at as date)" if zone == UTC else _day_case("created_at", literals)
     sql = (
-        f"select day, count(*), sum({part(1)}), sum({part(9)}) from ("
-        f"select {_day_case('created_at', literals)} as day, md5({text}) as h from {relation} "
-        f"where created_at >= {literals[0]} and created_at < {literals[-1]} and ({where})) "
-        "as hashed "
-        "group by day"
+        f"select {day} as day, count(*), sum({number}) from {relation} "
+        f"where created_at >= {literals[0]} and created_at < {literals[-1]} and ({where}) "
+        "group by 1"
     )
-    return _result(warehouse.query(sql, ()), first)
+    return _result(warehouse.query(sql, ()), None if zone == UTC else first)
 
 
 def local_day(instant: dt.datetime, zone: str) -> dt.date:

@@ -375,7 +375,7 @@ def _fingerprinted(
     stored = warehouse_prints(
         warehouse, kind, names.current_state, first, last, zone, spec.source_timezone
     )
-    empty = DayPrint(0, 0, 0)
+    empty = DayPrint(0, 0)
     return {
         day: source.get(day, empty)
         for day in _every_day(first, last)

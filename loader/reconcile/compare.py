@@ -170,7 +170,7 @@ def fingerprinted_days(
         return {}
     kind = settings.warehouse_target().type
     stored = warehouse_prints(warehouse, kind, model, first, last, zone, spec.source_timezone)
-    empty = DayPrint(0, 0, 0)
+    empty = DayPrint(0, 0)
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     return {
         day: source.get(day, empty)
