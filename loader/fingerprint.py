@@ -27,10 +27,11 @@ import datetime as dt
 import hashlib
 import sqlite3
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from loader.dates import UTC, local_midnight_utc, utc_to_local, wall_clock_bounds
+from loader.dates import UTC, local_midnight_utc, wall_clock_bounds
 from loader.errors import SourceError
 from loader.source.spec import SourceSpec
 from loader.source.url import sqlite_path
@@ -268,5 +269,30 @@ def warehouse_prints(
     return _result(warehouse.query(sql, ()), None if zone == UTC else first)
 
 
-def local_day(instant: dt.datetime, zone: str) -> dt.date:
-    return utc_to_local(instant, zone).date()
+def equal_days(
+    spec: SourceSpec,
+    warehouse: Warehouse,
+    kind: str,
+    relation: str,
+    first: dt.date,
+    last: dt.date,
+    zone: str,
+) -> dict[dt.date, DayPrint]:
+    """The days of ``first..last`` whose fingerprints agree in the source and in ``relation``
+    (the current state), with their fingerprint (a day with no rows on either side agrees). The
+    source computes its side on a thread of its own while the warehouse computes its side."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-fingerprint") as pool:
+        source_side = pool.submit(source_prints, spec, first, last, zone)
+        stored = warehouse_prints(
+            warehouse, kind, relation, first, last, zone, spec.source_timezone
+        )
+        source = source_side.result()
+    if source is None:
+        return {}
+    empty = DayPrint(0, 0)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    return {
+        day: source.get(day, empty)
+        for day in days
+        if source.get(day, empty) == stored.get(day, empty)
+    }

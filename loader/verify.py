@@ -31,7 +31,7 @@ import pyarrow.compute
 
 from loader.dates import UTC, local_midnight_utc
 from loader.errors import ConfigError
-from loader.fingerprint import DayPrint, source_prints, warehouse_prints
+from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import LoadedDays, loaded_days
 from loader.relations import Relations
 from loader.settings import Settings
@@ -366,21 +366,15 @@ def _fingerprinted(
     )
     if state is None or counted is None or counted < state:
         return {}
-    spec = settings.require_source()
-    zone = settings.reporting_timezone
-    source = source_prints(spec, first, last, zone)
-    if source is None:
-        return {}
-    kind = settings.warehouse_target().type
-    stored = warehouse_prints(
-        warehouse, kind, names.current_state, first, last, zone, spec.source_timezone
+    return equal_days(
+        settings.require_source(),
+        warehouse,
+        settings.warehouse_target().type,
+        names.current_state,
+        first,
+        last,
+        settings.reporting_timezone,
     )
-    empty = DayPrint(0, 0)
-    return {
-        day: source.get(day, empty)
-        for day in _every_day(first, last)
-        if source.get(day, empty) == stored.get(day, empty)
-    }
 
 
 def _report(

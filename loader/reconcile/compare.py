@@ -12,7 +12,7 @@ from typing import Any
 
 from loader.dates import local_midnight_utc
 from loader.errors import SourceError
-from loader.fingerprint import DayPrint, source_prints, warehouse_prints
+from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import loaded_days
 from loader.reconcile.model import (
     DELETED,
@@ -163,20 +163,15 @@ def fingerprinted_days(
     )
     if int(unfolded):
         return {}
-    spec = settings.require_source()
-    zone = settings.reporting_timezone
-    source = source_prints(spec, first, last, zone)
-    if source is None:
-        return {}
-    kind = settings.warehouse_target().type
-    stored = warehouse_prints(warehouse, kind, model, first, last, zone, spec.source_timezone)
-    empty = DayPrint(0, 0)
-    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-    return {
-        day: source.get(day, empty)
-        for day in days
-        if source.get(day, empty) == stored.get(day, empty)
-    }
+    return equal_days(
+        settings.require_source(),
+        warehouse,
+        settings.warehouse_target().type,
+        model,
+        first,
+        last,
+        settings.reporting_timezone,
+    )
 
 
 def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:

@@ -77,7 +77,9 @@ class Engines:
     def write(self, rows: list[Row], source_zone: str) -> None:
         (self.tmp / "fp.db").unlink(missing_ok=True)
         lite = sqlite3.connect(self.tmp / "fp.db")
-        lite.execute("create table nps (id integer primary key, created_at text, modified text, deleted integer, score integer)")
+        lite.execute(
+            "create table nps (id integer primary key, created_at text, modified text, deleted integer, score integer)"
+        )
 
         def text(value: dt.datetime | None) -> str | None:
             return None if value is None else value.strftime(SQLITE_TIMESTAMP_FORMAT)
@@ -95,7 +97,10 @@ class Engines:
             "deleted boolean, score smallint null, key (created_at)",
             [(i, c, m, d, s) for i, c, m, d, s in rows],
         )
-        state = [(i, to_utc(c, source_zone), to_utc(m, source_zone), d, s, None) for i, c, m, d, s in rows]
+        state = [
+            (i, to_utc(c, source_zone), to_utc(m, source_zone), d, s, None)
+            for i, c, m, d, s in rows
+        ]
         self.duck.execute("drop table if exists fp_state")
         self.duck.execute(self.state)
         self.duck.executemany("insert into fp_state values (?, ?, ?, ?, ?, ?)", state)
