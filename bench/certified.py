@@ -7,13 +7,10 @@ the source (MariaDB) has the documented index on ``created_at``."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
 from typing import Any
 
 from bench.data import make_source_table
-from bench.harness import BIN, DAY, ROOT, Env, dbt_run, loader, peak
+from bench.harness import BIN, DAY, Env, dbt_run, loader, peak
 from bench.report import Report
 
 DAYS = 30
@@ -21,17 +18,7 @@ DAYS = 30
 
 def measured(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Like ``peak``, but a command that reports a difference (exit 1) is measured too."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "peak_rss.py"), *cmd],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    info = dict(json.loads(out.stdout.strip().splitlines()[-1]))
-    if info["status"] not in (0, 1):
-        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr[-2000:]}")
-    return info
+    return peak(cmd, env, ok=(0, 1))
 
 
 def run(report: Report, env: Env, sizes: list[int]) -> None:

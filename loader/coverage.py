@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from loader.dates import Window
+from loader.dates import Window, as_date
 from loader.errors import ConfigError
 from loader.tables import DAY_LOADS
 
@@ -55,7 +55,7 @@ class LoadLog:
         """``rows``: (run_date, window_start, window_end, loaded_at), any order."""
         latest: dict[dt.date, tuple[Any, LoadedWindow]] = {}
         for run_date, start, end, loaded_at in rows:
-            day = _date(run_date)
+            day = as_date(run_date)
             if day not in latest or loaded_at > latest[day][0]:
                 latest[day] = (loaded_at, LoadedWindow(day, _naive(start), _naive(end)))
         return cls({day: window for day, (_, window) in latest.items()}, zone, origin)
@@ -73,14 +73,6 @@ def log_queries(raw_schema: str, run_date: dt.date, has_kind: bool = True) -> tu
         f"select reporting_timezone from {raw_schema}.nps_loads "
         "where reporting_timezone is not null order by loaded_at desc limit 1",
     )
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _naive(value: Any) -> dt.datetime:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from loader.errors import ConfigError
 
@@ -74,6 +75,26 @@ def parse_timezone(value: str, name: str) -> str:
             f"got {value!r}"
         ) from None
     return text
+
+
+def as_date(value: Any) -> dt.date:
+    """A date from a driver's date, datetime or ISO text."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def runs_of_days(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Days as runs of consecutive days, (first, last) each, oldest first."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def day_range(start: dt.date, end: dt.date) -> Iterator[dt.date]:

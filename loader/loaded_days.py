@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from loader.dates import as_date
 from loader.errors import ConfigError, WarehouseError
 from loader.tables import DAY_LOADS
 
@@ -72,14 +73,6 @@ class LoadedDays:
         return commands
 
 
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def loaded_days(
     warehouse: Warehouse, raw_schema: str, zone: str, first: dt.date, last: dt.date
 ) -> LoadedDays:
@@ -112,9 +105,9 @@ def loaded_days(
         (),
     )
     return LoadedDays(
-        frozenset(_date(row[0]) for row in days),
-        _date(earliest),
-        _date(newest),
+        frozenset(as_date(row[0]) for row in days),
+        as_date(earliest),
+        as_date(newest),
         cutoff,
         str(source_zones[0][0]) if source_zones else None,
     )

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute
 
-from loader.dates import UTC, local_midnight_utc
+from loader.dates import UTC, day_range, local_midnight_utc, runs_of_days
 from loader.errors import ConfigError
 from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import LoadedDays, loaded_days
@@ -279,9 +279,9 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
         # Days whose fingerprints agree are proven without reading their rows; the others are
         # counted from the source, a run of consecutive days per read.
         equal = _fingerprinted(settings, warehouse, names, first, last)
-        counted = [d for d in _every_day(first, last) if d not in equal and d in loaded.days]
+        counted = [d for d in day_range(first, last) if d not in equal and d in loaded.days]
         source = SourceTally()
-        for run_first, run_last in _runs(counted):
+        for run_first, run_last in runs_of_days(counted):
             tally(spec, run_first, run_last, zone, loaded.cutoff, into=source)
         mart: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for day, promoters, passives, detractors in warehouse.query(
@@ -339,20 +339,6 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
     )
 
 
-def _every_day(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    runs: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(days):
-        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
 def _fingerprinted(
     settings: Settings, warehouse: Any, names: Relations, first: dt.date, last: dt.date
 ) -> dict[dt.date, DayPrint]:
@@ -390,8 +376,7 @@ def _report(
     days: list[dt.date] = []
     not_loaded: list[dt.date] = []
     matching: list[dt.date] = []
-    every_day = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-    for date in every_day:
+    for date in day_range(first, last):
         day = date.isoformat()
         why = loaded.why_not_loaded(date)
         if why is None and date in equal:

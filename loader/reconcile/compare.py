@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from loader.dates import local_midnight_utc
+from loader.dates import day_range, local_midnight_utc, runs_of_days
 from loader.errors import SourceError
 from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import loaded_days
@@ -174,21 +174,6 @@ def fingerprinted_days(
     )
 
 
-def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive days as (first, last) ranges."""
-    runs: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(days):
-        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
-def _every_day(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-
-
 def _compare_days(
     first: dt.date,
     source: Iterator[tuple[int, dict[int, Any]]],
@@ -249,7 +234,7 @@ def compare(
     model = find_model(warehouse, settings)
     equal = fingerprinted_days(settings, warehouse, model, first, last)
     unloaded = {}
-    for day in _every_day(first, last):
+    for day in day_range(first, last):
         why = loaded.why_not_loaded(day)
         if why is not None:  # a day no day load covers is loaded, never reconciled
             unloaded[day] = result.day(day).not_loaded = why
@@ -262,8 +247,8 @@ def compare(
     missing: dict[int, tuple[dt.date, Content]] = {}  # in the source's range only
     gone: dict[int, tuple[dt.date, Stored]] = {}  # in the warehouse's range only
 
-    compared = [d for d in _every_day(first, last) if d not in equal and d not in unloaded]
-    for run_first, run_last in _runs(compared):
+    compared = [d for d in day_range(first, last) if d not in equal and d not in unloaded]
+    for run_first, run_last in runs_of_days(compared):
         n = (run_last - run_first).days + 1
         midnights = [
             local_midnight_utc(run_first + dt.timedelta(days=k), zone) for k in range(n + 1)
