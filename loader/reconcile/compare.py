@@ -24,6 +24,7 @@ from loader.reconcile.model import (
     current_state_sql,
     find_model,
     stored_by_id,
+    where_uses,
 )
 from loader.settings import Settings
 from loader.source import RowFilter, read_rows
@@ -86,7 +87,7 @@ CHUNK_DAYS = 7
 
 
 def _warehouse_days(
-    warehouse: Warehouse, sql: str, midnights: list[dt.datetime]
+    warehouse: Warehouse, sql: str, uses: int, midnights: list[dt.datetime]
 ) -> Iterator[tuple[int, dict[int, Any]]]:
     """The warehouse's current responses, a week per query, streamed in created_at order and
     handed on a day at a time."""
@@ -95,7 +96,7 @@ def _warehouse_days(
         bounds = (midnights[first], midnights[min(first + CHUNK_DAYS, len(midnights) - 1)])
         day, held = first, dict[int, Stored]()
         for id_, created, modified, deleted, score, version, correction in warehouse.stream(
-            sql, (*bounds, *bounds)
+            sql, bounds * uses
         ):
             index = days.index(created)
             if index is None:
@@ -255,7 +256,7 @@ def compare(
         ]
         run_bounds = (midnights[0], midnights[-1])
         source = _source_days(settings, run_bounds, _Days(midnights))
-        stored_days = _warehouse_days(warehouse, stored_sql, midnights)
+        stored_days = _warehouse_days(warehouse, stored_sql, where_uses(model), midnights)
         _compare_days(run_first, source, stored_days, cutoff, now, result, missing, gone)
     # moved between days of the range (created_at rewritten)
     for id_ in sorted(set(missing) & set(gone)):

@@ -123,20 +123,35 @@ def current_state_sql(raw_schema: str, model: str | None, where: str, ordered: b
     macros/nps_versions.sql, among raw.nps's rows and (``model``: int_nps_responses_current,
     once dbt has built it) the version dbt stores, which a re-run day can have dropped from raw
     while the incremental model keeps it. Of those, the ones matching ``where`` themselves,
-    ordered by created_at."""
+    ordered by created_at.
+
+    ``where`` appears :func:`where_uses` times (give its parameters that many times). Each
+    table is filtered on its own before the versions are ranked: only the versions of the ids
+    that match are held, never a union of both tables whole."""
     order = ", ".join(f"{key} desc" for key in VERSION_KEYS)
     columns = "id, created_at, modified, {deleted}, score, _supersedes, _correction, _loaded_at, _extract_id"
-    held = f"select {columns.format(deleted='coalesce(deleted, false) as deleted')} from {raw_schema}.nps"
+    raw = f"{raw_schema}.nps"
+    branches = [(raw, "coalesce(deleted, false) as deleted")]
     if model is not None:
-        held += f" union all select {columns.format(deleted='is_deleted as deleted')} from {model}"
+        branches.append((model, "is_deleted as deleted"))
+    ids = " union ".join(f"select id from {table} where {where}" for table, _ in branches)
+    held = " union all ".join(
+        f"select {columns.format(deleted=deleted)} from {table} where id in (select id from ids)"
+        for table, deleted in branches
+    )
     return (
-        f"with held as ({held}), ids as (select distinct id from held where {where}), "
+        f"with ids as ({ids}), held as ({held}), "
         "versions as (select held.*, coalesce(_supersedes, modified) as version, "
         f"row_number() over (partition by held.id order by {order}) as version_rank "
-        "from held where held.id in (select id from ids)) "
+        "from held) "
         "select id, created_at, modified, deleted, score, version, _correction from versions "
         f"where version_rank = 1 and {where}" + (" order by created_at, id" if ordered else "")
     )
+
+
+def where_uses(model: str | None) -> int:
+    """How many times current_state_sql writes its ``where``."""
+    return 3 if model is not None else 2
 
 
 def find_model(warehouse: Warehouse, settings: Settings) -> str | None:
