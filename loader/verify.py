@@ -265,8 +265,6 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
     warehouse = settings.warehouse()
     zone = settings.reporting_timezone
     try:
-        loaded = loaded_days(warehouse, settings.raw_schema, zone, first, last)
-        loaded.check_source_zone(spec.source_timezone, "verify")
         # One row is enough: every row of the current state carries the zone it was built in.
         for (built,) in warehouse.query(
             f"select _reporting_timezone from {names.current_state} limit 1", ()
@@ -276,6 +274,8 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
                     f"the marts count days of {built} but verify was asked for days of {zone}: "
                     f"set --reporting-timezone / NPS_REPORTING_TIMEZONE to {built}"
                 )
+        loaded = loaded_days(warehouse, settings.raw_schema, zone, first, last)
+        loaded.check_source_zone(spec.source_timezone, "verify")
         # Days whose fingerprints agree are proven without reading their rows; the others are
         # counted from the source, a run of consecutive days per read.
         equal = _fingerprinted(settings, warehouse, names, first, last)
