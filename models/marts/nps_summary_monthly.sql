@@ -23,7 +23,8 @@ monthly_counts as (
         -- days with responses whose certificate still holds (as nps_summary_daily.certified_at)
         cast(sum(
             case
-                when daily_counts.responses > 0
+                when
+                    daily_counts.responses > 0
                     and certificates.certified_at >= daily_counts._batch_at
                     then 1
                 else 0
