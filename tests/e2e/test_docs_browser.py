@@ -87,7 +87,7 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
             # ... and which days are proven equal to production
             assert "Is this day's number proven?" in page.inner_text("body")
             page.goto(f"{url}/#!/model/model.nps_warehouse.nps_summary_daily")
-            page.wait_for_selector("text=last compared with production", timeout=30_000)
+            page.wait_for_selector("text=last proven equal to the source", timeout=30_000)
             assert "certified_at" in page.inner_text("body")
             # the record of restatements, with its columns
             page.goto(f"{url}/#!/model/model.nps_warehouse.nps_restatements")
