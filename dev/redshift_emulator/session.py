@@ -11,12 +11,20 @@ Redshift's behaviour kept here:
 - redshift_connector with ``autocommit=True`` (dbt-redshift's default) sends each statement on
   its own; ``BEGIN`` opens a transaction until ``COMMIT``/``ROLLBACK``;
 - ``LOCK`` outside a transaction block is refused: AWS, LOCK: "only meaningful when it is run
-  inside a transaction block" (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html).
+  inside a transaction block" (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html);
+- ``VACUUM`` inside one is refused: AWS, VACUUM: "You can't run VACUUM within a transaction
+  block (BEGIN ... END)" (https://docs.aws.amazon.com/redshift/latest/dg/r_VACUUM_command.html).
+
+With ``REDSHIFT_EMULATOR_LOG`` set to a file, every statement a client sends is appended to it
+(one JSON object a line: the client, whether a transaction was open, the SQL as sent): the
+statements a run sends to Redshift, for the tests and docs/performance.md to read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -30,6 +38,18 @@ from dev.redshift_emulator import copy, rules, translate
 EMULATED_HOST = "redshift.emulator.invalid"
 _CATALOG = (Path(__file__).with_name("catalog.sql")).read_text()
 _LOCK = re.compile(r"^\s*lock\s", re.IGNORECASE)
+_VACUUM = re.compile(r"^\s*vacuum\b", re.IGNORECASE)
+VACUUM_PAGE = rules.AWS + "r_VACUUM_command.html"
+_log_lock = threading.Lock()
+
+
+def _log(client: str, in_transaction: bool, sql: str) -> None:
+    path = os.environ.get("REDSHIFT_EMULATOR_LOG")
+    if not path:
+        return
+    line = json.dumps({"client": client, "in_transaction": in_transaction, "sql": sql})
+    with _log_lock, open(path, "a", encoding="utf-8") as log:
+        log.write(line + "\n")
 _LEADING_COMMENTS = re.compile(r"^\s*(/\*.*?\*/\s*|--[^\n]*\n\s*)*", re.DOTALL)
 
 
@@ -119,6 +139,13 @@ class Cursor:
         except rules.Refused as exc:
             raise conn.style.error(str(exc), "0A000") from None
         head = _head(text)
+        _log(conn.style.client, conn.in_transaction(), text)
+        if _VACUUM.match(head) and conn.in_transaction():
+            raise conn.style.error(
+                f"VACUUM cannot run inside a transaction block on Redshift (AWS: {VACUUM_PAGE}): "
+                f"{text.strip()[:200]}",
+                "25001",
+            )
         if _LOCK.match(head) and not conn.in_transaction():
             raise conn.style.error(
                 f"LOCK outside a transaction block does nothing on Redshift (AWS: {rules.LOCK}); "

@@ -38,6 +38,15 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1('\2',",
     ),
     (re.compile(r"\bsysdate\b", _FLAGS), "getdate()"),
+    # VACUUM [FULL | SORT ONLY | DELETE ONLY | REINDEX | RECLUSTER] [table [TO n PERCENT] [BOOST]]:
+    # PostgreSQL's plain VACUUM reclaims the deleted rows' space as DELETE ONLY does
+    (
+        re.compile(
+            r"(?<![\w.])vacuum\s+(full|sort\s+only|delete\s+only|reindex|recluster)\b", _FLAGS
+        ),
+        "vacuum",
+    ),
+    (re.compile(r"\s+to\s+\d+\s+percent(\s+boost)?\s*$", _FLAGS), ""),
     # Redshift's system views and functions live in pg_catalog there, in public here
     (
         re.compile(

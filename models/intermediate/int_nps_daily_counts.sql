@@ -1,6 +1,9 @@
+{#- Redshift keys: one row per day, a copy on every node, sorted on the day it is read by. -#}
 {{
     config(
         unique_key='response_date',
+        dist='all',
+        sort=['response_date'],
         indexes=nps_indexes([{'columns': ['response_date'], 'unique': true}]),
     )
 }}

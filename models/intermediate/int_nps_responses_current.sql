@@ -1,3 +1,8 @@
+{#- Redshift keys, for a billion rows (docs/performance.md, "Redshift at a billion rows"):
+    distributed on id, the key of the version lookup and of delete+insert, so both are joins
+    within a slice; sorted on response_date, the day every recount, verify and reconcile read
+    and the delete names. _batch_at and id, which the daily run also filters on, grow in write
+    order and with created_at: zone maps prune on them too. -#}
 {{
     config(
         unique_key='id',
@@ -7,7 +12,7 @@
             {'columns': ['response_date']},
         ]),
         dist='id',
-        sort=['_batch_at'],
+        sort=['response_date'],
     )
 }}
 
@@ -20,6 +25,7 @@
 
 {%- set batch = nps_batch_vars() %}
 {%- set rebuilding = nps_rebuilding() %}
+{%- set batch_filter = none if rebuilding else nps_batch_predicate() %}
 
 with
 
@@ -27,7 +33,7 @@ versions as (
 
     select * from {{ ref('stg_nps__responses') }}
     {% if not rebuilding -%}
-    where {{ nps_batch_predicate() }}
+    where {{ batch_filter }}
     {%- endif %}
 
 ),
@@ -39,7 +45,8 @@ ranked as (
         row_number() over (
             partition by versions.id
             order by {{ nps_version_order() }}
-        ) as version_rank
+        ) as version_rank,
+        max(versions._loaded_at) over () as batch_seen_through
 
     from versions
 
@@ -68,7 +75,11 @@ newer_than_stored as (
 
     from latest_in_batch
     left join {{ this }} as stored_version
-        on latest_in_batch.id = stored_version.id
+        on
+            latest_in_batch.id = stored_version.id
+            and {{ nps_id_ranges(
+                'select id from ' ~ ref('stg_nps__responses') ~ ' where ' ~ batch_filter,
+                'stored_version.id') }}
 
     where
         stored_version.id is null
@@ -114,7 +125,7 @@ final as (
         {{ nps_run_timestamp() }} as _batch_at,
         previous_batch_at as _previous_batch_at,
         {% if batch.mode == 'since_last_run' or rebuilding -%}
-        (select max(batch_versions._loaded_at) from versions as batch_versions)
+        batch_seen_through
         {%- else -%}
         cast(null as {{ dbt.type_timestamp() }})
         {%- endif %} as _seen_through,

@@ -1,12 +1,15 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='nps_delete_insert',
         unique_key='response_date',
         on_schema_change='fail',
         full_refresh=false,
         pre_hook=["{{ nps_rebuild_in_place() }}", "{{ nps_forget_days_without_responses() }}"],
-        post_hook="{{ nps_refresh_statistics() }}",
+        post_hook=["{{ nps_refresh_statistics() }}",
+            {'sql': "{{ nps_reclaim_deleted_rows() }}", 'transaction': false}],
+        dist='all',
+        sort=['response_date'],
         indexes=nps_indexes([{'columns': ['response_date'], 'unique': true}]),
     )
 }}
@@ -34,10 +37,9 @@ changed_days as (
 
     select response_date from daily_counts
     {% if not nps_rebuilding() -%}
-        where _batch_at > (
-            select coalesce(max(stored._counted_through), {{ nps_timestamp_literal('1900-01-01 00:00:00') }})
-            from {{ this }} as stored
-        )
+        where _batch_at > coalesce(
+            {{ nps_looked_up('select max(stored._counted_through) from ' ~ this ~ ' as stored') }},
+            {{ nps_low_timestamp() }})
     {%- endif %}
 
 ),

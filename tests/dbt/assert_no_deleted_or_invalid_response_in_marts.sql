@@ -1,10 +1,26 @@
 -- No response whose latest version is deleted or invalid may appear in fct_nps_responses,
 -- and the daily summary counts exactly the responses of fct_nps_responses.
+-- A dated run checks the days it recounted; a run without date vars, every day.
 with
 
 current_state as (
 
     select * from {{ ref('int_nps_responses_current') }}
+    where {{ nps_recounted_days('response_date') }}
+
+),
+
+fct as (
+
+    select * from {{ ref('fct_nps_responses') }}
+    where {{ nps_recounted_days('response_date') }}
+
+),
+
+daily as (
+
+    select * from {{ ref('nps_summary_daily') }}
+    where {{ nps_recounted_days('response_date') }}
 
 ),
 
@@ -13,7 +29,7 @@ leaked as (
     select
         fct.id,
         'deleted or invalid response in fct_nps_responses' as problem
-    from {{ ref('fct_nps_responses') }} as fct
+    from fct
     inner join current_state
         on fct.id = current_state.id
     where
@@ -27,7 +43,7 @@ fct_per_day as (
     select
         response_date,
         count(*) as responses
-    from {{ ref('fct_nps_responses') }}
+    from fct
     group by response_date
 
 ),
@@ -38,7 +54,7 @@ miscounted as (
         cast(null as {{ dbt.type_bigint() }}) as id,
         'daily summary disagrees with fct_nps_responses' as problem
     from fct_per_day
-    full outer join {{ ref('nps_summary_daily') }} as daily
+    full outer join daily
         on fct_per_day.response_date = daily.response_date
     where
         fct_per_day.responses is null
