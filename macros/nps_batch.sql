@@ -63,7 +63,7 @@
                 id,
                 row_number() over (order by id - previous_id desc, id) as gap_rank
             from steps
-            where previous_id is not null
+            where id - previous_id > 1
         )
         select 'gap' as kind, previous_id, id from widest where gap_rank < {{ max_ranges }}
         union all

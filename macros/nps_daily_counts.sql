@@ -20,22 +20,28 @@
         {{ return(plan) }}
     {%- endif -%}
     {%- set since = nps_timestamp_literal(watermark) -%}
+    {#- each query bounds _batch_at by a literal (zone maps, indexes): never a whole-column
+        min or max of the current state -#}
+    {%- set older = run_query(
+        'select 1 from ' ~ current ~ ' where _batch_at <= ' ~ since ~ ' limit 1').rows | length -%}
+    {%- if older == 0 -%}
+        {#- every stored response is newer than the last count: rebuilt since -#}
+        {{ return(plan) }}
+    {%- endif -%}
     {%- set check -%}
         select
-            case
-                when (select min(_batch_at) from {{ current }}) > {{ since }} then 1
-                when exists (
-                    select 1 from {{ current }} as changed
-                    where changed._batch_at > {{ since }}
-                        and changed._previous_batch_at > {{ since }}
-                ) then 1
-                else 0
-            end as recount_all,
-            (select max(_batch_at) from {{ current }}) as counted_through
+            max(changed._batch_at) as counted_through,
+            max(case when changed._previous_batch_at > {{ since }} then 1 else 0 end) as replaced_uncounted
+        from {{ current }} as changed
+        where changed._batch_at > {{ since }}
     {%- endset -%}
     {%- set row = run_query(check).rows[0] -%}
-    {%- if row[0] | int == 1 -%}
+    {%- if row[1] is not none and row[1] | int == 1 -%}
         {{ return(plan) }}
+    {%- endif -%}
+    {%- if row[0] is none -%}
+        {#- nothing written since the last count -#}
+        {{ return({'recount_all': false, 'dates': [], 'counted_through': watermark, 'since': watermark}) }}
     {%- endif -%}
     {%- set dates_sql -%}
         select response_date from {{ current }}
@@ -45,7 +51,7 @@
         where _batch_at > {{ since }} and previous_response_date is not null
     {%- endset -%}
     {%- set dates = run_query(dates_sql).columns[0].values() | map('string') | list -%}
-    {{ return({'recount_all': false, 'dates': dates | sort, 'counted_through': row[1], 'since': watermark}) }}
+    {{ return({'recount_all': false, 'dates': dates | sort, 'counted_through': row[0], 'since': watermark}) }}
 {% endmacro %}
 
 

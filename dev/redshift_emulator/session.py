@@ -50,6 +50,8 @@ def _log(client: str, in_transaction: bool, sql: str) -> None:
     line = json.dumps({"client": client, "in_transaction": in_transaction, "sql": sql})
     with _log_lock, open(path, "a", encoding="utf-8") as log:
         log.write(line + "\n")
+
+
 _LEADING_COMMENTS = re.compile(r"^\s*(/\*.*?\*/\s*|--[^\n]*\n\s*)*", re.DOTALL)
 
 

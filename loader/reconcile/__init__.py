@@ -48,7 +48,8 @@ from loader.reconcile.model import (
     NEVER_LOADED,
     Comparison,
     DayReport,
-    current_state_sql,
+    day_state_sql,
+    ids_state_sql,
 )
 from loader.settings import Settings
 from loader.tables import CORRECTION_SCHEMA
@@ -66,8 +67,9 @@ __all__ = [
     "GuardError",
     "ReconcileResult",
     "compare",
-    "current_state_sql",
+    "day_state_sql",
     "guard",
+    "ids_state_sql",
     "reconcile",
 ]
 

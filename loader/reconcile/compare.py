@@ -21,10 +21,9 @@ from loader.reconcile.model import (
     Comparison,
     Content,
     Stored,
-    current_state_sql,
+    day_state_sql,
     find_model,
     stored_by_id,
-    where_uses,
 )
 from loader.settings import Settings
 from loader.source import RowFilter, read_rows
@@ -81,34 +80,26 @@ def _source_days(
     yield from days.rest()
 
 
-#: Days the warehouse is asked for at a time: few enough that its working memory (in-process for
-#: DuckDB) follows a week, not the range; enough that a long range is not a query per day.
-CHUNK_DAYS = 7
-
-
 def _warehouse_days(
-    warehouse: Warehouse, sql: str, uses: int, midnights: list[dt.datetime]
+    warehouse: Warehouse, raw: str, model: str | None, first: dt.date, midnights: list[dt.datetime]
 ) -> Iterator[tuple[int, dict[int, Any]]]:
-    """The warehouse's current responses, a week per query, streamed in created_at order and
-    handed on a day at a time."""
+    """The warehouse's current responses, a query per day (day_state_sql: literals on each
+    table's sort key), handed on a day at a time."""
     days = _Days(midnights)
-    for first in range(0, len(midnights) - 1, CHUNK_DAYS):
-        bounds = (midnights[first], midnights[min(first + CHUNK_DAYS, len(midnights) - 1)])
-        day, held = first, dict[int, Stored]()
+    for index in range(len(midnights) - 1):
+        sql = day_state_sql(
+            raw, model, first + dt.timedelta(days=index), (midnights[index], midnights[index + 1])
+        )
+        held = dict[int, Stored]()
         for id_, created, modified, deleted, score, version, correction in warehouse.stream(
-            sql, bounds * uses
+            sql, ()
         ):
-            index = days.index(created)
-            if index is None:
+            if days.index(created) != index:
                 continue
-            if index != day and held:
-                yield day, held
-                held = dict[int, Stored]()
-            day = index
             content = (created, modified, bool(deleted), None if score is None else int(score))
             held[int(id_)] = Stored(content, version, correction)
         if held:
-            yield day, held
+            yield index, held
 
 
 def _paired(
@@ -157,12 +148,12 @@ def fingerprinted_days(
     if model is None:
         return {}
     raw = settings.raw_schema
-    ((unfolded,),) = warehouse.query(
-        f"select count(*) from {raw}.nps where _loaded_at > "
-        f"(select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {model})",
-        (),
+    ((folded,),) = warehouse.query(f"select max(_loaded_at) from {model}", ())
+    unfolded = warehouse.query(
+        f"select 1 from {raw}.nps where _loaded_at > %s limit 1",
+        (folded or dt.datetime(1900, 1, 1),),
     )
-    if int(unfolded):
+    if unfolded:
         return {}
     return equal_days(
         settings.require_source(),
@@ -244,7 +235,6 @@ def compare(
         report = result.day(day)
         report.source_rows = report.warehouse_rows = print_.rows
         report.fingerprint = print_.digest
-    stored_sql = current_state_sql(raw, model, "created_at >= %s and created_at < %s")
     missing: dict[int, tuple[dt.date, Content]] = {}  # in the source's range only
     gone: dict[int, tuple[dt.date, Stored]] = {}  # in the warehouse's range only
 
@@ -256,7 +246,7 @@ def compare(
         ]
         run_bounds = (midnights[0], midnights[-1])
         source = _source_days(settings, run_bounds, _Days(midnights))
-        stored_days = _warehouse_days(warehouse, stored_sql, where_uses(model), midnights)
+        stored_days = _warehouse_days(warehouse, raw, model, run_first, midnights)
         _compare_days(run_first, source, stored_days, cutoff, now, result, missing, gone)
     # moved between days of the range (created_at rewritten)
     for id_ in sorted(set(missing) & set(gone)):

@@ -10,7 +10,7 @@ from typing import Any
 from loader.errors import WarehouseError
 from loader.relations import Relations
 from loader.settings import Settings
-from loader.warehouse import Warehouse
+from loader.warehouse import Warehouse, id_ranges
 
 DELETED, DIFFERS, NEVER_LOADED = "deleted_from_source", "content_differs", "never_loaded"
 
@@ -118,26 +118,30 @@ class Comparison:
         return self.total("warehouse_rows")
 
 
-def current_state_sql(raw_schema: str, model: str | None, where: str, ordered: bool = True) -> str:
-    """The newest version of every id with a version matching ``where``, in the order of
-    macros/nps_versions.sql, among raw.nps's rows and (``model``: int_nps_responses_current,
-    once dbt has built it) the version dbt stores, which a re-run day can have dropped from raw
-    while the incremental model keeps it. Of those, the ones matching ``where`` themselves,
-    ordered by created_at.
+def _literal(value: dt.date | dt.datetime) -> str:
+    """A date or timestamp the loader computed (never input text), as a SQL literal."""
+    if isinstance(value, dt.datetime):
+        return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
+    return f"cast('{value.isoformat()}' as date)"
 
-    ``where`` appears :func:`where_uses` times (give its parameters that many times). Each
-    table is filtered on its own before the versions are ranked: only the versions of the ids
-    that match are held, never a union of both tables whole."""
+
+def _newest_sql(
+    raw_schema: str, model: str | None, ids: str, raw_held: str, model_held: str, where: str
+) -> str:
+    """The newest version, in the order of macros/nps_versions.sql, of every id ``ids``
+    selects, among raw.nps's rows matching ``raw_held`` and the rows of ``model``
+    (int_nps_responses_current, once dbt has built it: a re-run day can have dropped a version
+    from raw that the incremental model keeps) matching ``model_held``; of those, the ones
+    matching ``where``. Each table is filtered on its own before the versions are ranked."""
     order = ", ".join(f"{key} desc" for key in VERSION_KEYS)
     columns = "id, created_at, modified, {deleted}, score, _supersedes, _correction, _loaded_at, _extract_id"
-    raw = f"{raw_schema}.nps"
-    branches = [(raw, "coalesce(deleted, false) as deleted")]
+    branches = [(f"{raw_schema}.nps", "coalesce(deleted, false) as deleted", raw_held)]
     if model is not None:
-        branches.append((model, "is_deleted as deleted"))
-    ids = " union ".join(f"select id from {table} where {where}" for table, _ in branches)
+        branches.append((model, "is_deleted as deleted", model_held))
     held = " union all ".join(
-        f"select {columns.format(deleted=deleted)} from {table} where id in (select id from ids)"
-        for table, deleted in branches
+        f"select {columns.format(deleted=deleted)} from {table} "
+        f"where {filter_} and id in (select id from ids)"
+        for table, deleted, filter_ in branches
     )
     return (
         f"with ids as ({ids}), held as ({held}), "
@@ -145,13 +149,33 @@ def current_state_sql(raw_schema: str, model: str | None, where: str, ordered: b
         f"row_number() over (partition by held.id order by {order}) as version_rank "
         "from held) "
         "select id, created_at, modified, deleted, score, version, _correction from versions "
-        f"where version_rank = 1 and {where}" + (" order by created_at, id" if ordered else "")
+        f"where version_rank = 1 and {where}"
     )
 
 
-def where_uses(model: str | None) -> int:
-    """How many times current_state_sql writes its ``where``."""
-    return 3 if model is not None else 2
+def day_state_sql(
+    raw_schema: str, model: str | None, day: dt.date, bounds: tuple[dt.datetime, dt.datetime]
+) -> str:
+    """The current state of the responses created on ``day`` (``bounds``: its midnights in
+    UTC), ordered by created_at, on literals each table is sorted on: raw.nps's ``_run_date``
+    (a version is loaded on or after the day it was created: the day's load window ends after
+    it), the current state's ``response_date``."""
+    created = f"created_at >= {_literal(bounds[0])} and created_at < {_literal(bounds[1])}"
+    loaded_since = f"_run_date >= {_literal(day)}"
+    on_day = f"response_date = {_literal(day)}"
+    ids = f"select id from {raw_schema}.nps where {loaded_since} and {created}"
+    if model is not None:
+        ids += f" union select id from {model} where {on_day}"
+    return (
+        _newest_sql(raw_schema, model, ids, loaded_since, on_day, created)
+        + " order by created_at, id"
+    )
+
+
+def ids_state_sql(raw_schema: str, model: str | None, ranges: str) -> str:
+    """The current state of the ids of the table ``{ids}`` (Warehouse.query_with_ids), whose
+    ``ranges`` (warehouse.id_ranges over ``id``) a zone map or an index can prune on."""
+    return _newest_sql(raw_schema, model, "select id from {ids}", ranges, ranges, "1 = 1")
 
 
 def find_model(warehouse: Warehouse, settings: Settings) -> str | None:
@@ -168,12 +192,12 @@ def stored_by_id(
     warehouse: Warehouse, raw: str, model: str | None, ids: list[int]
 ) -> dict[int, Stored]:
     found: dict[int, Stored] = {}
-    for offset in range(0, len(ids), 1000):
-        chunk = ids[offset : offset + 1000]
-        where = f"id in ({', '.join(str(int(i)) for i in chunk)})"  # ints, not input text
-        for id_, created, modified, deleted, score, version, correction in warehouse.query(
-            current_state_sql(raw, model, where, ordered=False), ()
-        ):
-            content = (created, modified, bool(deleted), score)
-            found[int(id_)] = Stored(content, version, correction)
+    if not ids:
+        return found
+    sql = ids_state_sql(raw, model, id_ranges(ids, "id"))
+    for id_, created, modified, deleted, score, version, correction in warehouse.query_with_ids(
+        sql, ids
+    ):
+        content = (created, modified, bool(deleted), score)
+        found[int(id_)] = Stored(content, version, correction)
     return found

@@ -64,11 +64,36 @@ class Warehouse(Protocol):
         """Run a read-only query written with ``%s`` placeholders."""
         ...
 
+    def query_with_ids(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """Run a read-only query in which ``{ids}`` names a table of ``ids`` (column ``id``)."""
+        ...
+
     def certify(self, certificates: Sequence[Certificate]) -> None:
         """Record days proven equal to the source (raw.nps_certifications), in one transaction."""
         ...
 
     def close(self) -> None: ...
+
+
+def id_ranges(ids: Sequence[int], column: str, max_ranges: int = 64) -> str:
+    """``column`` within the ranges of ``ids`` (split at their widest gaps), as literals that a
+    zone map (Redshift) or an index (PostgreSQL) prunes on; ``1 = 0`` for no ids. The same rule
+    as the nps_id_ranges dbt macro."""
+    unique = sorted({int(i) for i in ids})
+    if not unique:
+        return "1 = 0"
+    gaps = sorted(
+        (k for k in range(1, len(unique)) if unique[k] - unique[k - 1] > 1),
+        key=lambda k: (-(unique[k] - unique[k - 1]), k),
+    )
+    cuts = sorted(gaps[: max_ranges - 1])
+    starts = [unique[0], *(unique[k] for k in cuts)]
+    ends = [*(unique[k - 1] for k in cuts), unique[-1]]
+    return (
+        "("
+        + " or ".join(f"{column} between {a} and {b}" for a, b in zip(starts, ends, strict=True))
+        + ")"
+    )
 
 
 def raw_ddl(raw_schema: str, table_suffix: str = "") -> list[str]:

@@ -106,6 +106,16 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:
             raise WarehouseError(first_line(exc)) from None
 
+    def query_with_ids(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        import pyarrow as pa
+
+        name = "nps_ids"
+        self.con.register(name, pa.table({"id": pa.array([int(i) for i in ids], pa.int64())}))
+        try:
+            return self.query(sql.format(ids=name), ())
+        finally:
+            self.con.unregister(name)
+
     def certify(self, certificates: Sequence[Certificate]) -> None:
         if not certificates:
             return

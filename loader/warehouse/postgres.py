@@ -25,7 +25,14 @@ from loader.warehouse import (
     raw_migrations,
     read_log,
 )
-from loader.warehouse.libpq import connect, insert_rows, run_query, stream_query, tls_settings
+from loader.warehouse.libpq import (
+    connect,
+    insert_rows,
+    query_with_ids,
+    run_query,
+    stream_query,
+    tls_settings,
+)
 
 #: Every load takes this transaction-scoped advisory lock, so concurrent loaders queue up.
 LOAD_LOCK_KEY = 0x6E7073  # "nps"
@@ -207,6 +214,9 @@ class PostgresWarehouse:
 
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         return run_query(self.conn, sql, params)
+
+    def query_with_ids(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        return query_with_ids(self.conn, sql, ids)
 
     def certify(self, certificates: Sequence[Certificate]) -> None:
         rows = [c.row() for c in certificates]

@@ -41,7 +41,7 @@ from loader.warehouse import (
     raw_ddl,
     read_log,
 )
-from loader.warehouse.libpq import connect, insert_rows, run_query, stream_query
+from loader.warehouse.libpq import connect, fetch_query, insert_rows, query_with_ids, run_query
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -297,10 +297,13 @@ class RedshiftWarehouse:
         return flow.load_corrections(self, extract)
 
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
-        return stream_query(self.conn, sql, params)
+        return fetch_query(self.conn, sql, params)
 
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         return run_query(self.conn, sql, params)
+
+    def query_with_ids(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        return query_with_ids(self.conn, sql, ids)
 
     def certify(self, certificates: Sequence[Certificate]) -> None:
         rows = [c.row() for c in certificates]

@@ -275,3 +275,99 @@ def test_the_redshift_smoke_checklist_passes_on_the_emulator(
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
     assert [line.split("]")[0] for line in lines] == ["[PASS"] * 5 + ["[SKIP"], result.stdout
+
+
+# --- what a daily run reads (docs/performance.md, "Redshift at a billion rows") --------------
+
+#: Statements of an ordinary day that read a big table without a bound a zone map can use, each
+#: named with why it stays (docs/performance.md lists them).
+EXCUSED = {
+    # the reporting-zone check before each run: the first row of the current state
+    r"select _reporting_timezone from \S+int_nps_responses_current\S* limit 1": "one block",
+    # reconcile's check that dbt has folded in every load before it trusts fingerprints
+    r"select max\(_loaded_at\) from \S+int_nps_responses_current": "one column, once per reconcile",
+    # the plan of the daily counts: is any stored row older than the last count (a rebuild)?
+    r"where _batch_at <= cast\('[^']+' as timestamp\) limit 1": "stops at the first block",
+}
+
+
+def _statements(log: Path) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def _whole_table_reads(statements: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    from dev.redshift_emulator.zone_maps import reads
+
+    found = []
+    for statement in statements:
+        sql = " ".join(statement["sql"].split())
+        if any(re.search(pattern, sql, re.IGNORECASE) for pattern in EXCUSED):
+            continue
+        found += [(read.table, sql[:300]) for read in reads(sql) if not read.pruned]
+    return found
+
+
+def test_a_daily_run_reads_the_days_blocks_of_raw_and_the_current_state(
+    warehouses: tuple[Stack, Stack, MySQLSource], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every statement an ordinary day sends to Redshift (the load, dbt build with its tests,
+    verify of the day, reconcile of the trailing week) bounds raw.nps and the current state by
+    literals on their sort keys (or columns that follow them), never by a subquery or a join
+    alone: at a billion rows, anything else reads the whole table."""
+    redshift, _, source = warehouses
+    day = LAST + dt.timedelta(days=2)
+    at = dt.datetime.combine(day, dt.time(10))
+    first_id = max(row[0] for row in source.rows()) + 1
+    for k in range(25):
+        source.execute(
+            'insert into "nps" (id, created_at, modified, deleted, score) values (?, ?, ?, 0, ?)',
+            (first_id + k, at, at, k % 11),
+        )
+    old = next(r[0] for r in source.rows() if r[1] and r[1].date() == START and not r[3])
+    source.execute('update "nps" set score = 10, modified = ? where id = ?', (at, old))
+
+    log = tmp_path / "statements.jsonl"
+    monkeypatch.setenv("REDSHIFT_EMULATOR_LOG", str(log))
+    env = {"REDSHIFT_EMULATOR_LOG": str(log)}
+    redshift.run_day(source, day)
+    built = dbt_cli(redshift, "build", "--vars", f"{{run_date: {day}}}")
+    assert "ERROR=0" in built.stdout
+    cli(redshift, source, "verify", "--date", str(day), env=env)
+    week = str(day - dt.timedelta(days=6))
+    cli(redshift, source, "reconcile", "--start", week, "--end", str(day), env=env)
+
+    statements = _statements(log)
+    assert len(statements) > 50, "the emulator logged the run's statements"
+    assert not any(s["sql"].lstrip().lower().startswith("declare") for s in statements), (
+        "reconcile reads without a server-side cursor"
+    )
+    assert _whole_table_reads(statements) == []
+    assert redshift.read_marts() == expected_marts(source.rows())
+
+
+def test_full_refresh_inserts_without_a_delete_and_vacuums_after_commit(
+    warehouses: tuple[Stack, Stack, MySQLSource], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--full-refresh rebuilds the incremental tables in place: their rows are deleted and
+    re-inserted in one transaction (readers see the old state until it commits), with no second
+    delete joined on the new rows, and each table's deleted blocks are reclaimed right after it
+    commits (VACUUM DELETE ONLY, which Redshift refuses inside a transaction)."""
+    redshift, _, source = warehouses
+    log = tmp_path / "statements.jsonl"
+    monkeypatch.setenv("REDSHIFT_EMULATOR_LOG", str(log))
+    dbt_cli(redshift, "run", "--full-refresh")
+    statements = _statements(log)
+    vacuums = [
+        s for s in statements if re.match(r"\s*(/\*.*?\*/\s*)?vacuum delete only", s["sql"], re.S)
+    ]
+    vacuumed = {re.sub(r'["\s]', "", s["sql"]).split(".")[-1].split("to100")[0] for s in vacuums}
+    assert vacuumed == {"int_nps_responses_current", "int_nps_daily_counts", "nps_rolling_daily"}
+    assert not any(s["in_transaction"] for s in vacuums)
+    assert not [
+        s["sql"]
+        for s in statements
+        if re.search(r"delete from \S+ where \(\w+\) in \(", " ".join(s["sql"].split()))
+    ], "a rebuild only inserts"
+    assert redshift.read_marts() == expected_marts(source.rows())

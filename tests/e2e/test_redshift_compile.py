@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from loader.reconcile import current_state_sql
+from loader.reconcile import day_state_sql
 from loader.warehouse import raw_ddl
 from loader.warehouse.redshift import (
     RAW_TABLE_SUFFIX,
@@ -161,5 +161,5 @@ def test_every_model_test_and_load_statement_compiles_for_redshift(
     for sql in migration_statements("raw", set()):
         _parse_redshift(sql, sql)
     for model in (None, "analytics.int_nps_responses_current"):
-        sql = current_state_sql("raw", model, "created_at >= %s and created_at < %s")
+        sql = day_state_sql("raw", model, dt.date(2021, 9, 1), (dt.datetime(2021, 9, 1), dt.datetime(2021, 9, 2)))
         _parse_redshift(sql.replace("%s", "NULL"), sql)

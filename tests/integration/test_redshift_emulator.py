@@ -100,6 +100,22 @@ def test_lock_outside_a_transaction_is_refused_inside_one_it_holds(emulated: Pos
         conn.close()
 
 
+def test_vacuum_inside_a_transaction_is_refused_outside_one_it_runs(emulated: Postgres) -> None:
+    import redshift_connector
+
+    conn = redshift()
+    try:
+        conn.cursor().execute("create table if not exists vacuumed (id int)")
+        cur = conn.cursor()
+        cur.execute("begin")
+        with pytest.raises(redshift_connector.ProgrammingError, match=r"r_VACUUM_command\.html"):
+            cur.execute("vacuum delete only vacuumed to 100 percent")
+        conn.rollback()
+        conn.cursor().execute("vacuum delete only vacuumed to 100 percent")
+    finally:
+        conn.close()
+
+
 def test_redshift_functions_give_redshifts_results(emulated: Postgres) -> None:
     (row,) = run(
         "select dateadd(minute, -90, cast('2021-09-16 00:30:00' as timestamp)), "

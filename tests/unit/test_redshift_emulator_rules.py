@@ -105,3 +105,101 @@ def test_dbt_redshift_keeps_its_transactions_whatever_its_default_becomes() -> N
 
     project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
     assert project["flags"]["redshift_skip_autocommit_transaction_statements"] is False
+
+
+# --- what a statement reads of the big tables (dev/redshift_emulator/zone_maps.py) ------------
+
+WHOLE_TABLE = {
+    # the watermark as a subquery: a zone map has no bound to compare blocks with
+    "watermark subquery": (
+        "select * from raw.nps where _loaded_at > "
+        "(select max(_seen_through) from analytics.int_nps_responses_current)"
+    ),
+    # dbt's own delete+insert: a join on the unique key alone
+    "delete+insert on the key": (
+        "delete from analytics.int_nps_responses_current where (id) in "
+        "(select distinct id from int_nps_responses_current__dbt_tmp)"
+    ),
+    # the version lookup joined on id alone
+    "lookup on id": (
+        "select b.* from batch as b left join analytics.int_nps_responses_current as s "
+        "on b.id = s.id"
+    ),
+    "id list through a subquery": (
+        "select * from analytics.int_nps_responses_current where id in (select id from nps_ids)"
+    ),
+    "a bound on another column": "select * from raw.nps where created_at >= '2021-09-01'",
+    "one arm of an OR bounded": (
+        "select * from raw.nps where _run_date = '2021-09-01' or created_at > '2021-09-01'"
+    ),
+    "a test over every row": (
+        "select id from (select * from analytics.int_nps_responses_current) dbt_subquery "
+        "where id is null"
+    ),
+}
+
+PRUNED = {
+    "literal watermark": "select * from raw.nps where _loaded_at > cast('2021-09-16 10:00' as timestamp)",
+    "load days": "select * from raw.nps where _run_date between '2021-09-01' and '2021-09-02'",
+    "delete naming the days": (
+        "delete from analytics.int_nps_responses_current where (id) in "
+        "(select distinct id from t) and (response_date in (cast('2021-09-01' as date)) "
+        "or response_date is null)"
+    ),
+    "lookup within id ranges": (
+        "select b.* from batch as b left join analytics.int_nps_responses_current as s "
+        "on b.id = s.id and (s.id between 1 and 9 or s.id between 100 and 120)"
+    ),
+    "the batch's changes": (
+        "select response_date from analytics.int_nps_responses_current "
+        "where _batch_at > cast('2021-09-16' as timestamp)"
+    ),
+    "a test of the load day": (
+        "select id from (select * from raw.nps where _run_date between cast('2021-09-16' as date) "
+        "and cast('2021-09-16' as date)) dbt_subquery where id is null"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WHOLE_TABLE))
+def test_a_read_without_a_literal_bound_on_a_pruning_column_reads_the_whole_table(
+    name: str,
+) -> None:
+    from dev.redshift_emulator.zone_maps import reads
+
+    found = reads(WHOLE_TABLE[name])
+    assert found and not all(r.pruned for r in found), found
+
+
+@pytest.mark.parametrize("name", sorted(PRUNED))
+def test_a_literal_bound_on_the_sort_key_prunes(name: str) -> None:
+    from dev.redshift_emulator.zone_maps import reads
+
+    found = reads(PRUNED[name])
+    assert found and all(r.pruned for r in found), found
+
+
+def test_the_rows_an_insert_writes_are_not_a_read() -> None:
+    from dev.redshift_emulator.zone_maps import reads
+
+    assert reads("insert into raw.nps (id) (select id from staging)") == []
+
+
+def test_vacuum_delete_only_runs_as_postgresql_vacuum() -> None:
+    assert translate.to_postgres("vacuum delete only analytics.t to 100 percent").strip() == (
+        "vacuum analytics.t"
+    )
+
+
+def test_id_ranges_cover_every_id_and_split_at_the_widest_gaps() -> None:
+    from loader.warehouse import id_ranges
+
+    assert id_ranges([], "id") == "1 = 0"
+    assert id_ranges([5, 3, 4], "id") == "(id between 3 and 5)"
+    ids = [1, 2, 3, 50, 51, 1000, 1001, 5000]
+    assert id_ranges(ids, "s.id", max_ranges=3) == (
+        "(s.id between 1 and 51 or s.id between 1000 and 1001 or s.id between 5000 and 5000)"
+    )
+    many = list(range(0, 100_000, 7))
+    predicate = id_ranges(many, "id")
+    assert predicate.count("between") == 64
