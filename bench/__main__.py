@@ -37,7 +37,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument(
-        "--only", default=",".join(ORDER), help="which benchmarks, comma separated (1,1b,2,3,4,5)"
+        "--only", default=",".join(ORDER), help="which benchmarks, comma separated (1,1b,2,3,4,5,6)"
     )
     args = parser.parse_args()
     q = args.quick
@@ -80,6 +80,13 @@ def main() -> None:
                 sizes("BENCH_PG_HISTORY", "1000000,10000000", "100000,300000", q),
                 sizes("BENCH_CHANGES", "10000", "2000", q)[0],
                 ROOT / "bench" / f"incremental{suffix}.png",
+            )
+        if "6" in only:
+            incremental.run_redshift(
+                report,
+                env,
+                sizes("BENCH_REDSHIFT_HISTORY", "1000000,10000000", "100000,300000", q),
+                sizes("BENCH_CHANGES", "10000", "2000", q)[0],
             )
         if "4" in only:
             reconcile.run(

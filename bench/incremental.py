@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BENCH_PY, DAY, Env, dbt_run, pg_sql, pg_vacuum, timed
+from bench.harness import BENCH_PY, BIN, DAY, Env, dbt_run, pg_sql, pg_vacuum, timed
 from bench.report import Report
 
 INT_TABLES = ("int_nps_responses_current", "int_nps_daily_counts")
@@ -74,15 +74,33 @@ def measure(
 ) -> list[dict[str, Any]]:
     import duckdb
 
+    from dev.redshift_emulator import open_connection, target_env
     from loader.warehouse import raw_ddl
+    from loader.warehouse.redshift import RAW_TABLE_SUFFIX
 
     points = []
     for n in history:
         name = f"inc_{kind}_{n}"
-        target = "dev" if kind == "duckdb" else "postgres"
+        target = {"duckdb": "dev", "postgres": "postgres", "redshift": "redshift"}[kind]
         env.fresh(name)
         e = env.env(target, name)
         raw = e["NPS_RAW_SCHEMA"]
+        prefix: list[str] = []
+        if kind == "redshift":  # the same SQL as on a cluster, on the emulator's PostgreSQL
+            e.update(target_env(env.pg.url(), e["NPS_PG_SCHEMA"]))
+            prefix = [
+                str(BIN / "python"),
+                "-m",
+                "dev.redshift_emulator",
+                "--postgres",
+                env.pg.url(),
+                "--",
+            ]
+            emulated = open_connection(env.pg.url(), "psycopg2")
+            emulated.autocommit = True
+            for statement in raw_ddl(raw, RAW_TABLE_SUFFIX):  # sort key as the emulator indexes it
+                emulated.cursor().execute(statement)
+            emulated.close()
 
         def execute(statements: list[str], e: dict[str, str] = e, raw: str = raw) -> None:
             if kind == "duckdb":
@@ -94,7 +112,8 @@ def measure(
                 for s in statements:
                     pg_sql(env.pg, s)
 
-        execute(raw_ddl(raw))
+        if kind != "redshift":
+            execute(raw_ddl(raw))
         gen_seconds, _ = timed(
             lambda execute=execute, raw=raw, n=n: execute(history_sql(kind, raw, n))
         )
@@ -102,7 +121,9 @@ def measure(
             from loader.warehouse.postgres import raw_indexes
 
             execute([*raw_indexes(raw), f"analyze {raw}.nps"])  # as the loader leaves raw
-        first_model, first_wall = dbt_run(e)  # the first build, into an empty schema
+        if kind == "redshift":
+            pg_vacuum(env.pg, [f"{raw}.nps"])  # statistics, as the loader's loads leave them
+        first_model, first_wall = dbt_run(e, prefix=prefix)  # the first build, into an empty schema
         point: dict[str, Any] = {
             "kind": kind,
             "raw_rows": int(n * 1.1),
@@ -112,8 +133,8 @@ def measure(
             "full_wall": None,
         }
         if n <= int(float(os.environ.get("BENCH_FULL_REFRESH_MAX", "40e6"))):
-            point["full_model"], point["full_wall"] = dbt_run(e, "--full-refresh")
-        if kind == "postgres":
+            point["full_model"], point["full_wall"] = dbt_run(e, "--full-refresh", prefix=prefix)
+        if kind in ("postgres", "redshift"):
             # The daily runs come hours after a rebuild, when autovacuum has long cleared the
             # rows the in-place --full-refresh deleted. Run straight after it, the first day
             # shares the 2 cores with that autovacuum (11M raw rows: 2.39 s instead of ~1.1 s).
@@ -123,7 +144,7 @@ def measure(
             ("late", DAY + dt.timedelta(days=2)),
         ):
             execute([changes_sql(kind, raw, n, changes, scenario, day)])
-            model, wall = dbt_run(e, "--vars", f"{{run_date: {day}}}")
+            model, wall = dbt_run(e, "--vars", f"{{run_date: {day}}}", prefix=prefix)
             point[f"{scenario}_model"], point[f"{scenario}_wall"] = model, wall
         points.append(point)
         report.line(
@@ -145,7 +166,9 @@ def summarize(report: Report, points: list[dict[str, Any]], changes: int) -> Non
     for p in points:
         rows_out.append(
             [
-                "DuckDB" if p["kind"] == "duckdb" else "PostgreSQL",
+                {"duckdb": "DuckDB", "postgres": "PostgreSQL", "redshift": "Redshift (emulated)"}[
+                    p["kind"]
+                ],
                 f"{p['raw_rows']:,}",
                 timing(p["first_model"], p["first_wall"]),
                 timing(p["full_model"], p["full_wall"]),
@@ -168,7 +191,7 @@ def summarize(report: Report, points: list[dict[str, Any]], changes: int) -> Non
         ],
         rows_out,
     )
-    for kind in ("duckdb", "postgres"):
+    for kind in ("duckdb", "postgres", "redshift"):
         ps = [p for p in points if p["kind"] == kind]
         if len(ps) > 1:
             report.line(
@@ -227,3 +250,16 @@ def run(
     section.data = points
     summarize(report, points, changes)
     plot(points, plot_path)
+
+
+def run_redshift(report: Report, env: Env, history: list[int], changes: int) -> None:
+    section = report.section(
+        "6",
+        f"Redshift's daily `dbt run` ({changes:,} changed rows) against its first build, on the "
+        "emulated Redshift (dev/redshift_emulator: the same SQL on PostgreSQL, sort keys as "
+        "B-trees, zone maps as BRIN indexes; model seconds, process seconds in brackets)",
+    )
+    points = measure(report, env, "redshift", history, changes)
+    report.line()
+    section.data = points
+    summarize(report, points, changes)

@@ -15,6 +15,11 @@ Redshift's behaviour kept here:
 - ``VACUUM`` inside one is refused: AWS, VACUUM: "You can't run VACUUM within a transaction
   block (BEGIN ... END)" (https://docs.aws.amazon.com/redshift/latest/dg/r_VACUUM_command.html).
 
+A permanent table created with a SORTKEY gets, in PostgreSQL, what stands for its sort order
+and its zone maps: a B-tree on the sort key, and a BRIN (block range min/max) index over its
+other date, timestamp and integer columns; the same SQL then reads a day's rows by index where
+Redshift skips blocks, and the whole table where Redshift would too.
+
 With ``REDSHIFT_EMULATOR_LOG`` set to a file, every statement a client sends is appended to it
 (one JSON object a line: the client, whether a transaction was open, the SQL as sent): the
 statements a run sends to Redshift, for the tests and docs/performance.md to read.
@@ -39,6 +44,13 @@ EMULATED_HOST = "redshift.emulator.invalid"
 _CATALOG = (Path(__file__).with_name("catalog.sql")).read_text()
 _LOCK = re.compile(r"^\s*lock\s", re.IGNORECASE)
 _VACUUM = re.compile(r"^\s*vacuum\b", re.IGNORECASE)
+_CREATE_SORTED = re.compile(
+    r"^\s*create\s+table\s+(?:if\s+not\s+exists\s+)?(?P<name>(?:\"[^\"]+\"|\w+)(?:\.(?:\"[^\"]+\"|\w+))*)"
+    r".*?\bsortkey\s*\((?P<key>[^)]*)\)",
+    re.IGNORECASE | re.DOTALL,
+)
+#: the column types a BRIN minmax index summarizes here
+_ZONE_MAP_TYPES = ("bigint", "integer", "smallint", "date", "timestamp without time zone")
 VACUUM_PAGE = rules.AWS + "r_VACUUM_command.html"
 _log_lock = threading.Lock()
 
@@ -164,7 +176,11 @@ class Cursor:
                         f"Load into table failed: {exc}. Check 'stl_load_errors' system table for details."
                     ) from None
             else:
+                sorted_table = _CREATE_SORTED.match(head)
+                existed = sorted_table is not None and self._exists(sorted_table["name"])
                 self._raw.execute(translate.to_postgres(text))
+                if sorted_table and not existed:
+                    self._index_like_zone_maps(sorted_table["name"], sorted_table["key"])
         except psycopg2.Error as exc:
             if conn.style.client == "psycopg2" and getattr(exc, "pgcode", None) not in (
                 "40001",
@@ -174,6 +190,31 @@ class Cursor:
             message, code = _redshift_message(exc)
             raise conn.style.error(message, code) from None
         return self
+
+    def _exists(self, table: str) -> bool:
+        """Without a lock (a ``create table if not exists`` of a table in use must not wait)."""
+        self._raw.execute("select to_regclass(%s) is not null", (table,))
+        return bool(self._raw.fetchone()[0])
+
+    def _index_like_zone_maps(self, table: str, key: str) -> None:
+        """The sort key as a B-tree, the other columns' zone maps as one BRIN index."""
+        columns = [c.strip() for c in key.split(",") if c.strip()]
+        base = table.split(".")[-1].strip('"')
+        self._raw.execute(
+            f'create index if not exists "{base}_sortkey" on {table} ({", ".join(columns)})'
+        )
+        self._raw.execute(
+            "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 "
+            "and not attisdropped and format_type(atttypid, atttypmod) = any(%s)",
+            (table, list(_ZONE_MAP_TYPES)),
+        )
+        keyed = {c.strip('"').lower() for c in columns}
+        others = [f'"{name}"' for (name,) in self._raw.fetchall() if name.lower() not in keyed]
+        if others:
+            self._raw.execute(
+                f'create index if not exists "{base}_zone_maps" on {table} '
+                f"using brin ({', '.join(others)})"
+            )
 
     def _mogrify_cursor(self) -> Any:
         # a named (server-side) cursor cannot mogrify before it is executed in every version
