@@ -225,12 +225,14 @@ def warehouse_prints(
     zone: str,
     source_zone: str,
     where: str = "_correction is null or _correction <> 'deleted_from_source'",
+    day_column: str | None = "response_date",
 ) -> dict[dt.date, DayPrint]:
     """The fingerprint of each day of ``first..last`` of ``relation`` (the current state: id,
     created_at, modified, is_deleted, score in naive UTC), on a warehouse of ``kind``
     (duckdb, postgres or redshift), of its rows matching ``where`` (by default every row but
     the tombstones reconcile wrote for responses deleted from the source, which the source no
-    longer has)."""
+    longer has). ``day_column``, the relation's reporting day (its sort key on Redshift), bounds
+    the read by literals as well."""
     bounds = midnights(first, last, zone)
 
     def wall(column: str) -> str:
@@ -264,7 +266,12 @@ def warehouse_prints(
     sql = (
         f"select {day} as day, count(*), sum({number}) from {relation} "
         f"where created_at >= {literals[0]} and created_at < {literals[-1]} and ({where}) "
-        "group by 1"
+        + (
+            f"and {day_column} between cast('{first}' as date) and cast('{last}' as date) "
+            if day_column
+            else ""
+        )
+        + "group by 1"
     )
     return _result(warehouse.query(sql, ()), None if zone == UTC else first)
 

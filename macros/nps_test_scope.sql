@@ -6,15 +6,24 @@
     - `where: "__nps_load_days__"` in a test's config: the rows of the run's load days
       (`_run_date`, raw.nps's leading sort key; in the current state it follows response_date,
       its sort key, as a day is loaded the day it is answered or soon after);
-    - nps_recounted_days('response_date') in a singular test: the days the last recount of
-      int_nps_daily_counts wrote (a one-row-per-day table), as a literal list on the current
-      state's sort key.
+    - `where: "__nps_recounted_days__"`, or nps_recounted_days('response_date') in a singular
+      test: the days the last recount of int_nps_daily_counts wrote (a one-row-per-day table),
+      as a literal list on the current state's sort key;
+    - `where: "__nps_weekly__"`: nothing on a dated run (`1 = 0`, which reads no block), every
+      row without date vars: for views with no day to scope by (nps_rejected_responses).
 -#}
 
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
     {%- if '__nps_load_days__' in where -%}
         {%- set where = where | replace('__nps_load_days__', nps_load_days()) -%}
+    {%- endif -%}
+    {%- if '__nps_recounted_days__' in where -%}
+        {%- set where = where | replace('__nps_recounted_days__', nps_recounted_days('response_date')) -%}
+    {%- endif -%}
+    {%- if '__nps_weekly__' in where -%}
+        {%- set dated = nps_batch_vars().mode != 'since_last_run' -%}
+        {%- set where = where | replace('__nps_weekly__', '1 = 0' if dated else '1 = 1') -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}

@@ -32,6 +32,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,13 @@ VACUUM_PAGE = rules.AWS + "r_VACUUM_command.html"
 _log_lock = threading.Lock()
 
 
-def _log(client: str, in_transaction: bool, sql: str) -> None:
+def _log(client: str, in_transaction: bool, sql: str, seconds: float) -> None:
     path = os.environ.get("REDSHIFT_EMULATOR_LOG")
     if not path:
         return
-    line = json.dumps({"client": client, "in_transaction": in_transaction, "sql": sql})
+    line = json.dumps(
+        {"client": client, "in_transaction": in_transaction, "seconds": seconds, "sql": sql}
+    )
     with _log_lock, open(path, "a", encoding="utf-8") as log:
         log.write(line + "\n")
 
@@ -142,6 +145,16 @@ class Cursor:
         self._raw.close()
 
     def execute(self, sql: str, params: Any = None) -> Cursor:
+        conn = self._connection
+        started, in_transaction = time.monotonic(), conn.in_transaction()
+        try:
+            return self._execute(sql, params)
+        finally:
+            if os.environ.get("REDSHIFT_EMULATOR_LOG"):
+                text = sql if not params else self._mogrify_cursor().mogrify(sql, params).decode()
+                _log(conn.style.client, in_transaction, text, time.monotonic() - started)
+
+    def _execute(self, sql: str, params: Any = None) -> Cursor:
         import psycopg2
 
         conn = self._connection
@@ -153,7 +166,6 @@ class Cursor:
         except rules.Refused as exc:
             raise conn.style.error(str(exc), "0A000") from None
         head = _head(text)
-        _log(conn.style.client, conn.in_transaction(), text)
         if _VACUUM.match(head) and conn.in_transaction():
             raise conn.style.error(
                 f"VACUUM cannot run inside a transaction block on Redshift (AWS: {VACUUM_PAGE}): "

@@ -58,9 +58,21 @@ def _column_of(node: exp.Expression, alias: str, columns: frozenset[str]) -> boo
     )
 
 
+def _never_true(cond: exp.Expression) -> bool:
+    """``false``, ``1 = 0``: the planner reads no block at all."""
+    if isinstance(cond, exp.Boolean):
+        return not cond.this
+    if isinstance(cond, exp.EQ) and isinstance(cond.left, exp.Literal):
+        right = cond.right
+        return isinstance(right, exp.Literal) and right.this != cond.left.this
+    return False
+
+
 def _prunes(cond: exp.Expression | None, alias: str, columns: frozenset[str]) -> bool:
     if cond is None:
         return False
+    if _never_true(cond):
+        return True
     if isinstance(cond, exp.Paren):
         return _prunes(cond.this, alias, columns)
     if isinstance(cond, exp.And):
@@ -101,6 +113,25 @@ def _conditions(scope: exp.Expression) -> list[exp.Expression]:
     return found
 
 
+def _reads_nothing(node: exp.Expression) -> bool:
+    """Inside a query that returns no row whatever the data (``where false``, ``limit 0``: how
+    dbt asks for a query's columns)."""
+    select = node.find_ancestor(exp.Select)
+    while select is not None:
+        where, limit = select.args.get("where"), select.args.get("limit")
+        if where is not None and _never_true(where.this):
+            return True
+        if limit is not None and limit.expression.name == "0":
+            return True
+        select = select.find_ancestor(exp.Select)
+    return False
+
+
+def _defines_a_view(statement: exp.Create) -> bool:
+    """CREATE VIEW reads nothing: its SELECT runs when the view is read."""
+    return statement.kind == "VIEW"
+
+
 def reads(sql: str) -> list[Read]:
     """Each reference of ``sql`` to a big table, and whether a literal predicate prunes it."""
     try:
@@ -109,7 +140,10 @@ def reads(sql: str) -> list[Read]:
         return []
     found: list[Read] = []
     for statement in statements:
-        if statement is None:
+        if statement is None or (
+            isinstance(statement, exp.Create) and statement.kind in ("VIEW", "TABLE") and
+            _defines_a_view(statement)
+        ):
             continue
         written = statement.this if isinstance(statement, exp.Insert) else None
         for table in statement.find_all(exp.Table):
@@ -119,7 +153,7 @@ def reads(sql: str) -> list[Read]:
             if isinstance(table.parent, exp.Create):
                 continue
             scope = table.find_ancestor(exp.Select, exp.Delete)
-            if scope is None:
+            if scope is None or _reads_nothing(table):
                 continue
             alias = (table.alias or name).lower()
             columns = BIG_TABLES[name]

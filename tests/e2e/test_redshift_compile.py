@@ -161,5 +161,7 @@ def test_every_model_test_and_load_statement_compiles_for_redshift(
     for sql in migration_statements("raw", set()):
         _parse_redshift(sql, sql)
     for model in (None, "analytics.int_nps_responses_current"):
-        sql = day_state_sql("raw", model, dt.date(2021, 9, 1), (dt.datetime(2021, 9, 1), dt.datetime(2021, 9, 2)))
+        sql = day_state_sql(
+            "raw", model, dt.date(2021, 9, 1), (dt.datetime(2021, 9, 1), dt.datetime(2021, 9, 2))
+        )
         _parse_redshift(sql.replace("%s", "NULL"), sql)

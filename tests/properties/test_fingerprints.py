@@ -143,7 +143,9 @@ class Engines:
                 "redshift": via(pg_rows(redshift)),
             }
             found = {
-                kind: warehouse_prints(w, kind, "fp_state", FIRST, LAST, zone, source_zone)
+                kind: warehouse_prints(
+                    w, kind, "fp_state", FIRST, LAST, zone, source_zone, day_column=None
+                )
                 for kind, w in warehouses.items()
             }
         finally:
