@@ -13,7 +13,7 @@ import re
 
 _FLAGS = re.IGNORECASE
 
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+_ATTRIBUTE_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     # CREATE TABLE attributes: DISTSTYLE, DISTKEY, [COMPOUND | INTERLEAVED] SORTKEY, BACKUP
     (re.compile(r"\bdiststyle\s+(even|key|all|auto)\b", _FLAGS), ""),
     (re.compile(r"\bdistkey\s*\(\s*[\w\"]+\s*\)", _FLAGS), ""),
@@ -30,6 +30,10 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"(?<![\w.])distkey(?=\s*[,)])", _FLAGS), ""),
     (re.compile(r"(?<![\w.])sortkey(?=\s*[,)])", _FLAGS), ""),
+)
+
+_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    *_ATTRIBUTE_REWRITES,
     # late-binding views: PostgreSQL binds every view
     (re.compile(r"\bwith\s+no\s+schema\s+binding\b", _FLAGS), ""),
     # DATEADD(day, n, ts), DATEDIFF(hour, a, b), DATE_PART(month, ts): a bare date part
@@ -55,6 +59,13 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"public.\1",
     ),
 )
+
+
+def strip_table_attributes(sql: str) -> str:
+    """``sql`` without DISTSTYLE, DISTKEY, SORTKEY, BACKUP and ENCODE."""
+    for pattern, replacement in _ATTRIBUTE_REWRITES:
+        sql = pattern.sub(replacement, sql)
+    return sql
 
 
 def to_postgres(sql: str) -> str:

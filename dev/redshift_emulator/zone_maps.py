@@ -13,11 +13,14 @@ in, which keeps each block's range narrow: they are listed with the reason.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+
+from dev.redshift_emulator import translate
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -134,15 +137,21 @@ def _defines_a_view(statement: exp.Create) -> bool:
 
 def reads(sql: str) -> list[Read]:
     """Each reference of ``sql`` to a big table, and whether a literal predicate prunes it."""
+    # table attributes (DISTKEY, SORTKEY, ...) say nothing about what is read
+    sql = translate.strip_table_attributes(sql)
     try:
         statements = sqlglot.parse(sql, read="redshift")
     except SqlglotError:
-        return []
+        # never "reads nothing" by default: a statement that names a big table and cannot be
+        # parsed counts as reading it whole
+        named = {t for t in BIG_TABLES if re.search(rf'\.\s*"?{t}"?(?![\w"])', sql, re.IGNORECASE)}
+        return [Read(t, False) for t in sorted(named)]
     found: list[Read] = []
     for statement in statements:
         if statement is None or (
-            isinstance(statement, exp.Create) and statement.kind in ("VIEW", "TABLE") and
-            _defines_a_view(statement)
+            isinstance(statement, exp.Create)
+            and statement.kind in ("VIEW", "TABLE")
+            and _defines_a_view(statement)
         ):
             continue
         written = statement.this if isinstance(statement, exp.Insert) else None

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from loader.reconcile import day_state_sql
+from loader.reconcile import day_state_sql, ids_state_sql
 from loader.warehouse import raw_ddl
 from loader.warehouse.redshift import (
     RAW_TABLE_SUFFIX,
@@ -165,3 +165,5 @@ def test_every_model_test_and_load_statement_compiles_for_redshift(
             "raw", model, dt.date(2021, 9, 1), (dt.datetime(2021, 9, 1), dt.datetime(2021, 9, 2))
         )
         _parse_redshift(sql.replace("%s", "NULL"), sql)
+        ids = ids_state_sql("raw", model, "(id between 1 and 9)").format(ids="nps_ids")
+        _parse_redshift(ids, ids)
