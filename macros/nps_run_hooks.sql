@@ -11,7 +11,7 @@
         last run" without a word.
     -#}
     {%- if execute -%}
-        {%- set known = ['run_date', 'start_date', 'end_date', 'loaded_at_lookback_minutes', 'reporting_timezone', 'nps_run_lock_timeout_minutes', 'nps_min_responses'] -%}
+        {%- set known = ['run_date', 'start_date', 'end_date', 'loaded_at_lookback_minutes', 'reporting_timezone', 'nps_run_lock_timeout_minutes', 'nps_min_responses', 'nps_monitor_weeks', 'nps_low_volume_ratio', 'nps_unusual_z', 'nps_monitor_severity'] -%}
         {%- set given = invocation_args_dict.get('vars') or {} -%}
         {%- for name in given if name not in known -%}
             {{ exceptions.raise_compiler_error("unknown var '" ~ name ~ "': this project reads " ~ known | join(', ') ~ " (written {run_date: 2021-09-16})") }}
@@ -19,6 +19,12 @@
         {%- do nps_batch_vars() -%}
         {%- do nps_reporting_timezone() -%}
         {%- do nps_min_responses() -%}
+        {%- do nps_monitor_weeks() -%}
+        {%- do nps_low_volume_ratio() -%}
+        {%- do nps_unusual_z() -%}
+        {%- if var('nps_monitor_severity', 'warn') not in ('warn', 'error') -%}
+            {{ exceptions.raise_compiler_error("var nps_monitor_severity must be warn or error, got '" ~ var('nps_monitor_severity') ~ "'") }}
+        {%- endif -%}
         {%- if flags.WHICH in ('run', 'build') -%}
             {%- do nps_check_warehouse() -%}
             {%- do nps_acquire_run_lock() -%}
@@ -75,4 +81,40 @@
             {%- do exceptions.warn("nps: no raw rows were loaded for " ~ days ~ " (" ~ log ~ " has no load of that day): this run folds in nothing. Load the day first: nps-loader run --date " ~ batch.start) -%}
         {%- endif -%}
     {%- endif -%}
+{% endmacro %}
+
+
+{% macro nps_log_flagged_days() %}
+    {#-
+        on-run-end of dbt run and dbt build: one log line per day that nps_day_monitors flags
+        among the days the last recount wrote, so the run's log (the Airflow dbt_build task's)
+        says which day looks broken and why, next to the warning of no_day_looks_broken.
+    -#}
+    {%- if execute and flags.WHICH in ('run', 'build') -%}
+        {%- set monitors = graph.nodes.get('model.' ~ project_name ~ '.nps_day_monitors') -%}
+        {%- set counts = graph.nodes['model.' ~ project_name ~ '.int_nps_daily_counts'] -%}
+        {%- if monitors and adapter.get_relation(database=monitors.database, schema=monitors.schema, identifier=monitors.alias) is not none -%}
+            {%- set flagged -%}
+                select response_date, responses, expected_responses, is_low_volume, nps, trailing_nps, nps_z, is_unusual_nps
+                from {{ monitors.relation_name }}
+                where (is_low_volume or is_unusual_nps)
+                    and response_date in (
+                        select response_date from {{ counts.relation_name }}
+                        where _batch_at = (select max(_batch_at) from {{ counts.relation_name }})
+                    )
+                order by response_date
+            {%- endset -%}
+            {%- for row in run_query(flagged).rows -%}
+                {%- set why = [] -%}
+                {%- if row[3] -%}
+                    {%- do why.append('low volume: ' ~ row[1] ~ ' responses, expected ' ~ row[2]) -%}
+                {%- endif -%}
+                {%- if row[7] -%}
+                    {%- do why.append('unusual NPS: ' ~ row[4] ~ ' against ' ~ row[5] ~ ' over the 28 days before (z = ' ~ row[6] ~ ')') -%}
+                {%- endif -%}
+                {%- do log('nps_day_monitors: WARN ' ~ row[0] ~ ' looks broken: ' ~ why | join('; '), info=true) -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
 {% endmacro %}

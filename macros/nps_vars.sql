@@ -58,3 +58,33 @@
     {%- endif -%}
     {{ return(value | int) }}
 {% endmacro %}
+
+
+{#- The day monitors' thresholds (nps_day_monitors), validated like nps_min_responses. -#}
+
+{% macro nps_monitor_weeks() %}
+    {%- set value = var('nps_monitor_weeks', 4) | string | trim -%}
+    {%- if not modules.re.match('^[0-9]+$', value) or value | int < 1 -%}
+        {{ exceptions.raise_compiler_error("var nps_monitor_weeks must be a whole number of weeks, 1 or more, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{% endmacro %}
+
+
+{% macro nps_positive_number_var(name, default) %}
+    {%- set value = var(name, default) | string | trim -%}
+    {%- if not modules.re.match('^[0-9]+(\\.[0-9]+)?$', value) or value | float <= 0 -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a positive number, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value | float) }}
+{% endmacro %}
+
+
+{% macro nps_low_volume_ratio() %}
+    {{ return(nps_positive_number_var('nps_low_volume_ratio', 0.5)) }}
+{% endmacro %}
+
+
+{% macro nps_unusual_z() %}
+    {{ return(nps_positive_number_var('nps_unusual_z', 1.96)) }}
+{% endmacro %}

@@ -146,6 +146,12 @@ with (
                 description="After verify, reconcile the last N days with the source "
                 "(nps-loader reconcile); 0 = off",
             ),
+            "monitor_severity": Param(
+                "warn",
+                enum=["warn", "error"],
+                description="What a day flagged by nps_day_monitors does to dbt_build: warn "
+                "(the task's log names the day and why) or error (the task fails)",
+            ),
             "reconcile_apply": Param(
                 False,
                 type="boolean",
@@ -197,7 +203,11 @@ with (
     )
     dbt_build = BashOperator(
         task_id="dbt_build",
-        bash_command=f"{BIN_DIR}/dbt build --vars '{{run_date: {RUN_DAY}}}'",
+        bash_command=(
+            f"{BIN_DIR}/dbt build --vars '{{run_date: {RUN_DAY}, nps_monitor_severity: "
+            + template(setting("monitor_severity"))
+            + "}'"
+        ),
         **no_source,
     )
     verify = BashOperator(
