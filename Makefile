@@ -19,14 +19,14 @@ install: $(VENV)/.installed profiles.yml
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,fast,metricflow]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,fast,metricflow,charts]'
 	touch $@
 
 # Re-resolve every dependency to the newest versions pyproject.toml allows, in fresh venvs, and
 # write them to constraints.txt and constraints-airflow.txt; review the diff, then commit it.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet '.[dev,fast,metricflow]'
+	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet '.[dev,fast,metricflow,charts]'
 	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^nps-warehouse' > constraints.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet 'apache-airflow==$(AIRFLOW_VERSION)'
@@ -69,6 +69,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/nps-loader run --date $(DEMO_LAST)
 	$(DEMO_ENV) $(BIN)/dbt $(DBT_DEMO_FLAGS) run --vars '{run_date: $(DEMO_LAST)}'
 	$(DEMO_ENV) $(BIN)/nps-loader verify --start $(DEMO_START) --end $(DEMO_LAST)
+	$(DEMO_ENV) $(BIN)/nps-loader charts --out assets
 	$(DEMO_ENV) $(BIN)/python scripts/demo_report.py 7
 
 # A shell with .venv active and the demo's settings (demo.env): dbt, nps-loader verify, dbt docs.
@@ -102,6 +103,7 @@ bench: install system-deps .venv-bench/.installed
 
 # Documents the demo's warehouse after `make demo` (else the profile's default target).
 docs: install
+	$(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV)) $(BIN)/nps-loader charts --out assets
 	$(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV)) $(BIN)/dbt docs generate
 	@echo "serve with: $(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV) )$(BIN)/dbt docs serve --port 8080"
 

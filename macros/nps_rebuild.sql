@@ -121,15 +121,55 @@
 {% endmacro %}
 
 
-{% macro nps_forget_days_without_responses() %}
-    {#- nps_rolling_daily's pre-hook: a day whose last response went away (recounted to zero)
-        loses its row; delete+insert would only replace the rows this run writes. -#}
-    {%- if is_incremental() and not flags.FULL_REFRESH -%}
-        delete from {{ this }}
-        where response_date in (
-            select emptied.response_date from {{ ref('int_nps_daily_counts') }} as emptied
-            where emptied.responses = 0
+{% macro nps_rolling_plan() %}
+    {#- nps_rolling_daily: the days the daily counts recounted since its last run (looked up
+        before its SQL is written), each the first of the 28 windows that contain it. -#}
+    {%- if nps_rebuilding() or not nps_can_look_up() -%}
+        {{ return({'days': none}) }}
+    {%- endif -%}
+    {%- set since = nps_looked_up('select max(stored._counted_through) from ' ~ this ~ ' as stored') -%}
+    {%- set days = run_query(
+        'select response_date from ' ~ ref('int_nps_daily_counts') ~ ' where _batch_at > coalesce('
+        ~ since ~ ', ' ~ nps_low_timestamp() ~ ')').columns[0].values() | map('string') | sort | list -%}
+    {{ return({'days': days}) }}
+{% endmacro %}
+
+
+{% macro nps_rolling_windows_predicate(column, plan) -%}
+    {#- `column` in a window a recounted day belongs to: [day, day + 27] for each; in a dbt
+        unit test (no lookups), the days recounted after the stored _counted_through. -#}
+    {%- if plan.days is none -%}
+        exists (
+            select 1 from {{ ref('int_nps_daily_counts') }} as recounted
+            where recounted._batch_at > coalesce(
+                (select max(stored._counted_through) from {{ this }} as stored), {{ nps_low_timestamp() }})
+                and {{ column }} between recounted.response_date
+                    and {{ dbt.dateadd('day', 27, 'recounted.response_date') }}
         )
+    {%- elif plan.days | length == 0 -%}
+        1 = 0
+    {%- else -%}
+        ({% for day in plan.days -%}
+            {{ column }} between cast('{{ day }}' as date) and {{ dbt.dateadd('day', 27, "cast('" ~ day ~ "' as date)") }}
+            {{- ' or ' if not loop.last }}
+        {%- endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro nps_forget_recomputed_windows() %}
+    {#- nps_rolling_daily's pre-hook: the rows of the windows this run recomputes, and any after
+        the last day with answers, go first; the run writes back those whose window still holds
+        answers (delete+insert would only replace the rows it writes). -#}
+    {%- if is_incremental() and not flags.FULL_REFRESH -%}
+        {%- set plan = nps_rolling_plan() -%}
+        delete from {{ this }}
+        where {{ nps_rolling_windows_predicate('response_date', plan) }}
+            or response_date > (
+                select coalesce(max(answered.response_date), cast('1900-01-01' as date))
+                from {{ ref('int_nps_daily_counts') }} as answered
+                where answered.responses > 0
+            )
     {%- else -%}
         select 1
     {%- endif -%}

@@ -16,8 +16,12 @@ What you just saw
     version, and each day's extract starts an hour before midnight, so rows changed in that hour
     are read twice; the marts count each response once).
   - dbt build made the marts and ran the tests. {quarantined} answers with an invalid score are
-    quarantined: the test has_no_rows on nps_rejected_responses warns about them on purpose.
+    quarantined: the test has_no_rows on nps_rejected_responses warns about them on purpose, and
+    no_day_looks_broken warns about the {flagged} days nps_day_monitors flags (about 5% of days
+    move beyond their sample's error by chance at the 95% level).
   - One more day ran incrementally, and nps-loader verify reconciled every day with the source.
+  - nps-loader charts drew the demo's charts: {chart} (and nps_monthly.png,
+    nps_responses.png beside it), which `make docs` shows in the dbt docs overview.
 
 What to run next
   make demo-shell                      # .venv + demo.env: dbt and nps-loader on the demo
@@ -53,8 +57,23 @@ def main() -> None:
         rejected = con.execute("select count(*) from analytics.nps_rejected_responses").fetchone()
         quarantined = rejected[0] if rejected else 0
         print(f"\n{quarantined} responses quarantined in analytics.nps_rejected_responses")
+        flagged_row = con.execute(
+            "select count(*) from analytics.nps_day_monitors where is_low_volume or is_unusual_nps"
+        ).fetchone()
+        flagged = flagged_row[0] if flagged_row else 0
         loaded, source_rows = _counts(con)
-        print(NEXT.format(quarantined=quarantined, loaded=loaded, source_rows=source_rows))
+        chart = os.path.abspath(
+            os.path.join(os.environ.get("NPS_CHARTS_DIR", "assets"), "nps_daily.png")
+        )
+        print(
+            NEXT.format(
+                quarantined=quarantined,
+                flagged=flagged,
+                loaded=loaded,
+                source_rows=source_rows,
+                chart=chart,
+            )
+        )
     finally:
         con.close()
 

@@ -320,6 +320,34 @@ def reconcile(
         raise LoaderError(corrections_summary(outcome))  # exit 1, after the report
 
 
+@main.command()
+@click.option(
+    "--out", default="assets", show_default=True, help="Folder to draw into (dbt's asset-paths)"
+)
+@options("warehouse", "output")
+@handle_errors
+def charts(out: str, **kw: Any) -> None:
+    """Draw the analysts' charts from the warehouse (needs the charts extra: matplotlib).
+
+    The daily NPS with its 95% interval and the trailing 28 days, the monthly NPS with its
+    interval and the significant changes, the answers per day with the restated and flagged
+    days. `make docs` draws them into assets/, which the dbt docs site shows in its overview.
+
+    \b
+    Example:
+      nps-loader charts --out assets && dbt docs generate
+    """
+    from loader.charts import draw
+
+    drawn = draw(settings_from(kw), Path(out))
+    report(
+        kw,
+        {"command": "charts", "paths": [str(p) for p in drawn.paths], "days": drawn.days},
+        f"drew {len(drawn.paths)} charts of {n_days(drawn.days)} into {out}: "
+        + ", ".join(p.name for p in drawn.paths),
+    )
+
+
 @main.command("demo-source")
 @click.option(
     "--path", "path_", default="demo/source.db", show_default=True, help="SQLite file to write"

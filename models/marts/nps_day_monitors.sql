@@ -66,7 +66,7 @@ ranked_volumes as (
     select
         response_date,
         responses,
-        row_number() over (partition by response_date order by responses) as position,
+        row_number() over (partition by response_date order by responses) as volume_rank,
         count(*) over (partition by response_date) as volumes
 
     from earlier_volumes
@@ -76,14 +76,14 @@ ranked_volumes as (
 expected as (
 
     {#- the median, portably (Redshift's PERCENTILE_CONT needs a table, not a fixture): the
-        middle value, or the mean of the two middle ones (2 * position is volumes + 1 for an
-        odd count, volumes or volumes + 2 for an even one) -#}
+        middle value, or the mean of the two middle ones (2 * volume_rank is volumes + 1 for
+        an odd count, volumes or volumes + 2 for an even one) -#}
     select
         response_date,
         avg(cast(responses as numeric(18, 1))) as expected_responses
 
     from ranked_volumes
-    where 2 * position between volumes and volumes + 2
+    where 2 * volume_rank between volumes and volumes + 2
     group by response_date
 
 ),
@@ -99,33 +99,50 @@ last_28_days as (
     from days
     inner join daily_counts as earlier
         on
-            earlier.response_date < days.response_date
-            and earlier.response_date >= {{ dbt.dateadd('day', -28, 'days.response_date') }}
+            days.response_date > earlier.response_date
+            and {{ dbt.dateadd('day', -28, 'days.response_date') }} <= earlier.response_date
     group by days.response_date
+
+),
+
+adjusted as (
+
+    {#- the adjusted-Wald difference and variance / n' of the day and of the 28 days before it -#}
+    select
+        days.response_date,
+        days.responses,
+        expected.expected_responses,
+        {{ nps_score('days.promoters', 'days.detractors', 'days.responses') }} as nps,
+        past.responses as trailing_responses,
+        {{ nps_score('past.promoters', 'past.detractors', 'past.responses') }} as trailing_nps,
+        {{ nps_adjusted_difference('days.promoters', 'days.detractors', 'days.responses') }} as day_centre,
+        {{ nps_adjusted_variance_over_n('days.promoters', 'days.detractors', 'days.responses') }}
+            as day_variance,
+        {{ nps_adjusted_difference('past.promoters', 'past.detractors', 'past.responses') }} as past_centre,
+        {{ nps_adjusted_variance_over_n('past.promoters', 'past.detractors', 'past.responses') }}
+            as past_variance
+
+    from days
+    left join expected on days.response_date = expected.response_date
+    left join last_28_days as past on days.response_date = past.response_date
 
 ),
 
 scored as (
 
     select
-        days.response_date,
-        days.responses,
-        expected.expected_responses,
-        {{ nps_score('days.promoters', 'days.detractors', 'days.responses') }} as nps,
-        last_28_days.responses as trailing_responses,
-        {{ nps_score('last_28_days.promoters', 'last_28_days.detractors', 'last_28_days.responses') }} as trailing_nps,
-        case when last_28_days.responses > 0 then
-            ({{ nps_adjusted_difference('days.promoters', 'days.detractors', 'days.responses') }}
-                - {{ nps_adjusted_difference('last_28_days.promoters', 'last_28_days.detractors', 'last_28_days.responses') }})
-            / sqrt(
-                {{ nps_adjusted_variance_over_n('days.promoters', 'days.detractors', 'days.responses') }}
-                + {{ nps_adjusted_variance_over_n('last_28_days.promoters', 'last_28_days.detractors', 'last_28_days.responses') }}
-            )
+        response_date,
+        responses,
+        expected_responses,
+        nps,
+        trailing_responses,
+        trailing_nps,
+        case
+            when trailing_responses > 0
+                then (day_centre - past_centre) / sqrt(day_variance + past_variance)
         end as z
 
-    from days
-    left join expected on days.response_date = expected.response_date
-    left join last_28_days on days.response_date = last_28_days.response_date
+    from adjusted
 
 ),
 

@@ -5,7 +5,7 @@
         unique_key='response_date',
         on_schema_change='fail',
         full_refresh=false,
-        pre_hook=["{{ nps_rebuild_in_place() }}", "{{ nps_forget_days_without_responses() }}"],
+        pre_hook=["{{ nps_rebuild_in_place() }}", "{{ nps_forget_recomputed_windows() }}"],
         post_hook=["{{ nps_refresh_statistics() }}",
             {'sql': "{{ nps_reclaim_deleted_rows() }}", 'transaction': false}],
         dist='all',
@@ -15,15 +15,19 @@
 }}
 
 {#-
-    The trailing 7- and 28-day NPS of every day that has responses (the days of
-    nps_summary_daily), from the summed counts of the window (never an average of days), with
-    their intervals. An incremental run recomputes only the days whose windows contain a day the
-    daily counts recounted since this model's last run: a restated old day recomputes the 28
-    windows that contain it, not the history. A day that lost its last response loses its row
-    (pre-hook). --full-refresh recomputes every day in place (see macros/nps_rebuild.sql).
+    The trailing 7- and 28-day NPS of every local day, from the first day with answers to the
+    last, whose 28-day window holds answers (a quiet Sunday inside a busy week has its 7-day
+    NPS; the days come from the time spine, not from the days with answers), from the summed
+    counts of the window (never an average of days), with their intervals. An incremental run
+    recomputes only the windows that contain a day the daily counts recounted since this
+    model's last run: a restated old day recomputes the 28 windows that contain it, not the
+    history. Its pre-hook first removes the rows of those windows (and any after the last day
+    with answers), so a window that lost its last answer loses its row. --full-refresh
+    recomputes every day in place (see macros/nps_rebuild.sql).
 -#}
 
 {%- set counts_relation = ref('int_nps_daily_counts') -%}
+{%- set plan = nps_rolling_plan() -%}
 
 with
 
@@ -33,42 +37,41 @@ daily_counts as (
 
 ),
 
-changed_days as (
+answered_days as (
 
-    select response_date from daily_counts
-    {% if not nps_rebuilding() -%}
-        where _batch_at > coalesce(
-            {{ nps_looked_up('select max(stored._counted_through) from ' ~ this ~ ' as stored') }},
-            {{ nps_low_timestamp() }})
-    {%- endif %}
+    select
+        min(response_date) as first_day,
+        max(response_date) as last_day
+    from daily_counts
+    where responses > 0
 
 ),
 
-days_to_compute as (
+window_ends as (
 
-    select distinct window_end.response_date
-    from daily_counts as window_end
-    inner join changed_days
-        on
-            window_end.response_date >= changed_days.response_date
-            and window_end.response_date <= {{ dbt.dateadd('day', 27, 'changed_days.response_date') }}
-    where window_end.responses > 0
+    {#- the time spine's days whose windows a recount touched (every day when rebuilding) -#}
+    select spine.date_day as response_date
+    from {{ ref('metricflow_time_spine') }} as spine
+    cross join answered_days
+    where
+        spine.date_day between answered_days.first_day and answered_days.last_day
+        and {{ nps_rolling_windows_predicate('spine.date_day', plan) if not nps_rebuilding() else '1 = 1' }}
 
 ),
 
 windows as (
 
     select
-        days_to_compute.response_date,
-        {{ nps_window_counts('day_counts', 'days_to_compute.response_date', 7) }},
-        {{ nps_window_counts('day_counts', 'days_to_compute.response_date', 28) }}
+        window_ends.response_date,
+        {{ nps_window_counts('day_counts', 'window_ends.response_date', 7) }},
+        {{ nps_window_counts('day_counts', 'window_ends.response_date', 28) }}
 
-    from days_to_compute
+    from window_ends
     inner join daily_counts as day_counts
         on
-            days_to_compute.response_date >= day_counts.response_date
-            and {{ dbt.dateadd('day', -28, 'days_to_compute.response_date') }} < day_counts.response_date
-    group by days_to_compute.response_date
+            window_ends.response_date >= day_counts.response_date
+            and {{ dbt.dateadd('day', -28, 'window_ends.response_date') }} < day_counts.response_date
+    group by window_ends.response_date
 
 ),
 
@@ -89,6 +92,7 @@ final as (
         (select max(all_counts._batch_at) from daily_counts as all_counts) as _counted_through
 
     from windows
+    where responses_28d > 0
 
 )
 

@@ -9,11 +9,12 @@ import http.server
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import ROOT, SqliteSource, Stack
+from tests.support.harness import ROOT, MySQLSource, SqliteSource, Stack, environ
 from tests.support.http import serving
 from tests.support.servers import unavailable
 
@@ -23,6 +24,43 @@ SCREENSHOT = ROOT / "docs" / "images" / "dbt-docs-nps-summary-monthly.png"
 
 def serve(folder: Path) -> contextlib.AbstractContextManager[str]:
     return serving(functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder)))
+
+
+def draw_charts(stack: Stack, source: SqliteSource | MySQLSource) -> None:
+    """``nps-loader charts`` in-process (the DuckDB file stays the dbt run's), into the
+    project's assets/ folder that dbt docs generate copies into the site."""
+    from loader.charts import CHARTS, draw
+
+    with environ(stack.full_env):
+        drawn = draw(stack.settings(source), ROOT / "assets")
+    assert [p.name for p in drawn.paths] == [name for name, _ in CHARTS.values()]
+
+
+def assert_charts_shown(page: Any) -> None:
+    """Every chart of the overview is an image that loaded (naturalWidth > 0), with its alt
+    text."""
+    from loader.charts import CHARTS
+
+    for _, alt in CHARTS.values():
+        image = page.locator(f"img[alt='{alt}']")
+        image.first.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "alt => { const i = document.querySelector(`img[alt='${alt}']`);"
+            " return i && i.complete && i.naturalWidth > 400; }",
+            arg=alt,
+            timeout=15_000,
+        )
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.mark.slow
@@ -37,23 +75,13 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
     for offset in range(3):
         duckdb_stack.run_day(source, start + dt.timedelta(days=offset))
     duckdb_stack.dbt("run")
+    draw_charts(duckdb_stack, source)
     duckdb_stack.dbt("docs", "generate")
     site = duckdb_stack.workdir / "dbt-target"
     assert (site / "index.html").exists() and (site / "catalog.json").exists()
 
     with serve(site) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             # the project overview an analyst lands on
@@ -61,6 +89,7 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
             page.wait_for_selector("text=Which model answers which question", timeout=30_000)
             overview = page.inner_text("body")
             assert "How fresh it is" in overview and "nps_summary_monthly" in overview
+            assert_charts_shown(page)
             # a column description, rendered as text in the model's column list
             page.goto(f"{url}/#!/model/model.nps_warehouse.fct_nps_responses")
             page.wait_for_selector("text=The day the answer was given")
@@ -111,5 +140,36 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(tmp_path / "model.png", SCREENSHOT)
                 shutil.copy(tmp_path / "lineage.png", SCREENSHOT.with_name("dbt-docs-lineage.png"))
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_the_overview_shows_the_charts_of_a_postgresql_warehouse(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The charts are drawn from the warehouse the site documents: here PostgreSQL, read
+    through the loader's connection."""
+    if not Path(CHROMIUM).exists():
+        unavailable("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.stacks import make_factory
+
+    stack, source = make_factory("postgres-mysql-s3", request)(tmp_path / "pg")
+    start = dt.date(2021, 6, 1)
+    source.write(state_as_of(generate_events(5, start, 4, 60), None).values())
+    for offset in range(4):
+        stack.run_day(source, start + dt.timedelta(days=offset))
+    stack.dbt("run")
+    draw_charts(stack, source)
+    stack.dbt("docs", "generate")
+    with serve(stack.workdir / "dbt-target") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/#!/overview")
+            page.wait_for_selector("text=The numbers at a glance", timeout=30_000)
+            assert_charts_shown(page)
         finally:
             browser.close()

@@ -229,7 +229,8 @@ class Stack:
         s = self.schema
 
         def counts(row: tuple[Any, ...]) -> tuple[int, int, int, int, Decimal]:
-            return (int(row[1]), int(row[2]), int(row[3]), int(row[4]), Decimal(row[5]))
+            nps = None if row[5] is None else Decimal(row[5])  # a quiet week of nps_rolling_daily
+            return (int(row[1]), int(row[2]), int(row[3]), int(row[4]), nps)  # type: ignore[return-value]
 
         fct = self.query(
             f"select id, created_at, modified, score, category, response_date, response_month "
@@ -252,6 +253,8 @@ class Stack:
         rolling = self.query(f"select response_date, {windows} from {s}.nps_rolling_daily")
 
         def interval(row: tuple[Any, ...]) -> tuple[Decimal, Decimal, bool]:
+            if row[6] is None:  # a quiet week of nps_rolling_daily
+                return (None, None, bool(row[8]))  # type: ignore[return-value]
             return (Decimal(row[6]), Decimal(row[7]), bool(row[8]))
 
         def decimal(value: Any) -> Decimal | None:

@@ -79,16 +79,27 @@ def window(daily: dict[dt.date, Counts], day: dt.date, days: int) -> Counts:
         if c is not None:
             summed = [a + b for a, b in zip(summed, c[:4], strict=True)]
     responses, promoters, passives, detractors = summed
+    if not responses:  # a quiet week: no NPS (the mart's is null)
+        return (0, 0, 0, 0, None)  # type: ignore[return-value]
     return (responses, promoters, passives, detractors, nps(promoters, detractors, responses))
 
 
 def rolling(
     daily: dict[dt.date, Counts],
 ) -> dict[dt.date, tuple[Counts, Interval, Counts, Interval]]:
+    """Every calendar day from the first day with answers to the last whose 28-day window
+    holds answers (a quiet day inside a busy stretch too)."""
     out = {}
-    for day in daily:
+    answered = sorted(d for d, c in daily.items() if c[0] > 0)
+    if not answered:
+        return out
+    day = answered[0]
+    while day <= answered[-1]:
         week, month = window(daily, day, 7), window(daily, day, 28)
-        out[day] = (week, interval(week), month, interval(month))
+        if month[0] > 0:
+            quiet = (None, None, True)  # no interval without answers; a small sample
+            out[day] = (week, interval(week) if week[0] else quiet, month, interval(month))  # type: ignore[assignment]
+        day += dt.timedelta(days=1)
     return out
 
 
