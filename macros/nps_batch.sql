@@ -19,10 +19,21 @@
 {% macro nps_loaded_since() -%}
     {#- Run without date vars: the raw rows loaded after the newest load the current state has
         seen (_seen_through), less the lookback (a load that committed while the last run was
-        under way). -#}
-    {%- set seen = nps_looked_up('select max(_seen_through) from ' ~ this) -%}
-    {{ return(dbt.dateadd('minute', -1 * var('loaded_at_lookback_minutes'),
-        'coalesce(' ~ seen ~ ', ' ~ nps_low_timestamp() ~ ')')) }}
+        under way): a literal, computed here; in a dbt unit test, the same as an expression. -#}
+    {%- set lookback = var('loaded_at_lookback_minutes') | int -%}
+    {%- if not nps_can_look_up() -%}
+        {{ return(dbt.dateadd('minute', -1 * lookback,
+            'coalesce((select max(_seen_through) from ' ~ this ~ '), ' ~ nps_low_timestamp() ~ ')')) }}
+    {%- endif -%}
+    {%- set seen = run_query('select max(_seen_through) from ' ~ this).columns[0].values()[0] -%}
+    {%- if seen is none -%}
+        {{ return(nps_low_timestamp()) }}
+    {%- endif -%}
+    {%- if seen is string -%}
+        {%- set seen = modules.datetime.datetime.fromisoformat(seen) -%}
+    {%- endif -%}
+    {%- set since = seen - modules.datetime.timedelta(minutes=lookback) -%}
+    {{ return(nps_timestamp_literal(since.strftime('%Y-%m-%d %H:%M:%S.%f'))) }}
 {%- endmacro %}
 
 

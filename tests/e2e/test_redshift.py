@@ -392,3 +392,16 @@ def test_the_tables_are_sorted_on_the_day_their_daily_statements_filter_on(
         "int_nps_daily_counts": "response_date",
         "nps_rolling_daily": "response_date",
     }
+
+
+def test_the_charts_are_drawn_from_redshift(
+    warehouses: tuple[Stack, Stack, MySQLSource], tmp_path: Path
+) -> None:
+    """`nps-loader charts` reads the marts through the loader's Redshift connection."""
+    from loader.charts import CHARTS
+
+    redshift, _, _ = warehouses
+    drawn = cli(redshift, None, "charts", "--out", str(tmp_path / "assets"), "--json")
+    assert '"command": "charts"' in drawn.stdout
+    for name, _ in CHARTS.values():
+        assert (tmp_path / "assets" / name).stat().st_size > 10_000, name

@@ -298,9 +298,12 @@ def test_a_connection_killed_mid_read_is_one_line(
         with admin.cursor() as cur:
             deadline = time.monotonic() + 60
             while killed is None and reader.poll() is None and time.monotonic() < deadline:
+                # the row read itself (`select `id`, `created_at`, ...`), not the quick checks
+                # on the same connection (`select `id` from ... limit 5`, the duplicate ids):
+                # killed after the last of those, the extract has already read every row
                 cur.execute(
                     "select id from information_schema.processlist where user = 'nps_reader' "
-                    "and info like 'select `id`%nps_million%'"
+                    "and info like 'select `id`, %from `nps_million`%'"
                 )
                 row = cur.fetchone()
                 if row:
