@@ -122,37 +122,53 @@
 
 
 {% macro nps_rolling_plan() %}
-    {#- nps_rolling_daily: the days the daily counts recounted since its last run (looked up
-        before its SQL is written), each the first of the 28 windows that contain it. -#}
+    {#- nps_rolling_daily: the days the daily counts recounted since its last run, each the first
+        of the 28 windows that contain it, and the last day it holds (the days after it enter
+        as the last day with answers moves on, a quiet one included); looked up before its SQL
+        is written. -#}
     {%- if nps_rebuilding() or not nps_can_look_up() -%}
-        {{ return({'days': none}) }}
+        {{ return({'days': none, 'after': none}) }}
     {%- endif -%}
     {%- set since = nps_looked_up('select max(stored._counted_through) from ' ~ this ~ ' as stored') -%}
     {%- set days = run_query(
         'select response_date from ' ~ ref('int_nps_daily_counts') ~ ' where _batch_at > coalesce('
         ~ since ~ ', ' ~ nps_low_timestamp() ~ ')').columns[0].values() | map('string') | sort | list -%}
-    {{ return({'days': days}) }}
+    {%- set after = run_query('select max(response_date) from ' ~ this).columns[0].values()[0] -%}
+    {{ return({'days': days, 'after': none if after is none else after | string}) }}
 {% endmacro %}
 
 
 {% macro nps_rolling_windows_predicate(column, plan) -%}
-    {#- `column` in a window a recounted day belongs to: [day, day + 27] for each; in a dbt
-        unit test (no lookups), the days recounted after the stored _counted_through. -#}
+    {#- `column` in a window a recounted day belongs to ([day, day + 27] for each, overlapping
+        ones merged), or after the last day stored; in a dbt unit test (no lookups), the same
+        from the days recounted after the stored _counted_through. -#}
     {%- if plan.days is none -%}
-        exists (
+        (exists (
             select 1 from {{ ref('int_nps_daily_counts') }} as recounted
             where recounted._batch_at > coalesce(
                 (select max(stored._counted_through) from {{ this }} as stored), {{ nps_low_timestamp() }})
                 and {{ column }} between recounted.response_date
                     and {{ dbt.dateadd('day', 27, 'recounted.response_date') }}
         )
-    {%- elif plan.days | length == 0 -%}
-        1 = 0
+        or {{ column }} > coalesce(
+            (select max(stored.response_date) from {{ this }} as stored), cast('1900-01-01' as date)))
     {%- else -%}
-        ({% for day in plan.days -%}
-            {{ column }} between cast('{{ day }}' as date) and {{ dbt.dateadd('day', 27, "cast('" ~ day ~ "' as date)") }}
-            {{- ' or ' if not loop.last }}
-        {%- endfor %})
+        {%- set ranges = [] -%}
+        {%- for day in plan.days -%}
+            {%- set first = modules.datetime.date.fromisoformat(day) -%}
+            {%- set last = first + modules.datetime.timedelta(days=27) -%}
+            {%- if ranges and first <= ranges[-1][1] + modules.datetime.timedelta(days=1) -%}
+                {%- do ranges.append((ranges.pop()[0], last)) -%}
+            {%- else -%}
+                {%- do ranges.append((first, last)) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set parts = [] -%}
+        {%- for first, last in ranges -%}
+            {%- do parts.append(column ~ " between cast('" ~ first ~ "' as date) and cast('" ~ last ~ "' as date)") -%}
+        {%- endfor -%}
+        {%- do parts.append(column ~ " > cast('" ~ (plan.after or '1900-01-01') ~ "' as date)") -%}
+        ({{ parts | join(' or ') }})
     {%- endif -%}
 {%- endmacro %}
 

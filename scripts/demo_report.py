@@ -27,6 +27,8 @@ What to run next
   make demo-shell                      # .venv + demo.env: dbt and nps-loader on the demo
   dbt run --vars '{{run_date: 2021-09-30}}'   # fold a loaded day into the marts
   nps-loader verify --start 2021-09-01 --end 2021-09-30
+  mf query --metrics nps --group-by metric_time__month   # the semantic layer's NPS
+  nps-loader reconcile --start 2021-09-01 --end 2021-09-30   # what a cursor cannot see (dry run)
   make docs && dbt docs serve          # the analysts' site, on the demo warehouse
   make demo VERBOSE=1                  # the demo again, with dbt's full log
 """

@@ -394,9 +394,18 @@ def demo_source(
                 f"--as-of must be a time like 2021-09-16T00:30, got {as_of!r}"
             ) from None
     events = generate_events(seed, first, days, per_day)
-    rows = write_sqlite(Path(path_), state_as_of(events, moment).values())
+    state = state_as_of(events, moment)
+    rows = write_sqlite(Path(path_), state.values())
+    undated = sum(1 for event in state.values() if event.created_at is None)
     report(
         {"as_json": as_json},
-        {"command": "demo-source", "path": path_, "rows": rows, "events": len(events)},
-        f"wrote {rows} rows to {path_} ({len(events)} events, {first} + {n_days(days)})",
+        {
+            "command": "demo-source",
+            "path": path_,
+            "rows": rows,
+            "events": len(events),
+            "null_created_at": undated,
+        },
+        f"wrote {rows} rows to {path_} ({len(events)} events, {first} + {n_days(days)}; "
+        f"{undated} with a NULL created_at, which no day counts and reconcile does not read)",
     )
