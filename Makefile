@@ -102,8 +102,10 @@ bench: install system-deps .venv-bench/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Documents the demo's warehouse after `make demo` (else the profile's default target).
+# The charts come from the warehouse documented (the demo's when it exists); production:
+# nps-loader charts --out assets && dbt docs generate, with the warehouse's settings.
 docs: install
-	$(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV)) $(BIN)/nps-loader charts --out assets
+	$(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV) $(BIN)/nps-loader charts --out assets,@echo "no demo warehouse: run make demo for its charts (or nps-loader charts --out assets)")
 	$(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV)) $(BIN)/dbt docs generate
 	@echo "serve with: $(if $(wildcard demo/warehouse.duckdb),$(DEMO_ENV) )$(BIN)/dbt docs serve --port 8080"
 
