@@ -143,12 +143,16 @@
         ones merged), or after the last day stored; in a dbt unit test (no lookups), the same
         from the days recounted after the stored _counted_through. -#}
     {%- if plan.days is none -%}
-        (exists (
-            select 1 from {{ ref('int_nps_daily_counts') }} as recounted
+        {#- uncorrelated: Redshift cannot decorrelate a subquery under an OR -#}
+        ({{ column }} in (
+            select window_days.date_day
+            from {{ ref('metricflow_time_spine') }} as window_days
+            inner join {{ ref('int_nps_daily_counts') }} as recounted
+                on
+                    window_days.date_day >= recounted.response_date
+                    and window_days.date_day <= {{ dbt.dateadd('day', 27, 'recounted.response_date') }}
             where recounted._batch_at > coalesce(
                 (select max(stored._counted_through) from {{ this }} as stored), {{ nps_low_timestamp() }})
-                and {{ column }} between recounted.response_date
-                    and {{ dbt.dateadd('day', 27, 'recounted.response_date') }}
         )
         or {{ column }} > coalesce(
             (select max(stored.response_date) from {{ this }} as stored), cast('1900-01-01' as date)))
