@@ -36,6 +36,21 @@ def draw_charts(stack: Stack, source: SqliteSource | MySQLSource) -> None:
     assert [p.name for p in drawn.paths] == [name for name, _ in CHARTS.values()]
 
 
+def build_site(
+    stack: Stack, source: SqliteSource | MySQLSource, seed: int, days: int, per_day: int
+) -> Path:
+    """Load ``days`` days of generated answers, build the marts, draw the charts and generate
+    the docs site; its folder."""
+    start = dt.date(2021, 6, 1)
+    source.write(state_as_of(generate_events(seed, start, days, per_day), None).values())
+    for offset in range(days):
+        stack.run_day(source, start + dt.timedelta(days=offset))
+    stack.dbt("run")
+    draw_charts(stack, source)
+    stack.dbt("docs", "generate")
+    return stack.workdir / "dbt-target"
+
+
 def assert_charts_shown(page: Any) -> None:
     """Every chart of the overview is an image that loaded (naturalWidth > 0), with its alt
     text."""
@@ -70,14 +85,7 @@ def test_docs_show_lineage_and_the_nps_definition(duckdb_stack: Stack, tmp_path:
     from playwright.sync_api import sync_playwright
 
     source = SqliteSource(tmp_path / "source.db")
-    start = dt.date(2021, 6, 1)
-    source.write(state_as_of(generate_events(3, start, 3, 50), None).values())
-    for offset in range(3):
-        duckdb_stack.run_day(source, start + dt.timedelta(days=offset))
-    duckdb_stack.dbt("run")
-    draw_charts(duckdb_stack, source)
-    duckdb_stack.dbt("docs", "generate")
-    site = duckdb_stack.workdir / "dbt-target"
+    site = build_site(duckdb_stack, source, seed=3, days=3, per_day=50)
     assert (site / "index.html").exists() and (site / "catalog.json").exists()
 
     with serve(site) as url, sync_playwright() as playwright:
@@ -157,14 +165,8 @@ def test_the_overview_shows_the_charts_of_a_postgresql_warehouse(
     from tests.support.stacks import make_factory
 
     stack, source = make_factory("postgres-mysql-s3", request)(tmp_path / "pg")
-    start = dt.date(2021, 6, 1)
-    source.write(state_as_of(generate_events(5, start, 4, 60), None).values())
-    for offset in range(4):
-        stack.run_day(source, start + dt.timedelta(days=offset))
-    stack.dbt("run")
-    draw_charts(stack, source)
-    stack.dbt("docs", "generate")
-    with serve(stack.workdir / "dbt-target") as url, sync_playwright() as playwright:
+    site = build_site(stack, source, seed=5, days=4, per_day=60)
+    with serve(site) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
