@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,fast,metricflow,charts]'
+	$(BIN)/python -m loader.dbt_vars_hook >/dev/null  # dbt --vars '{run_date: 2021-13-01}': one line
 	touch $@
 
 # Re-resolve every dependency to the newest versions pyproject.toml allows, in fresh venvs, and

@@ -33,6 +33,7 @@ class Option:
     default: str | None = None
     choices: tuple[str, ...] = ()
     is_flag: bool = False
+    metavar: str = "TEXT"
 
 
 #: The options by group; each command takes the groups it uses (see loader/cli/options.py).
@@ -41,15 +42,14 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option(
             "source",
             "--source",
-            "Required. mysql://user@host:3306/db (password in NPS_SOURCE_PASSWORD) or "
-            "sqlite:///path",
+            "Required. mysql://user@host:3306/db (password: NPS_SOURCE_PASSWORD) or sqlite:///path",
             env="NPS_SOURCE_URL",
         ),
         Option("source_table", "--source-table", "The production table", "NPS_SOURCE_TABLE", "nps"),
         Option(
             "cursor_column",
             "--cursor-column",
-            "Column that says when a row last changed",
+            "Column set when a row changes",
             "NPS_CURSOR_COLUMN",
             "modified",
         ),
@@ -63,26 +63,26 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option(
             "driver",
             "--driver",
-            "MySQL reader: connectorx (fast, Arrow-native) when installed, else pymysql",
+            "auto (connectorx when installed, else pymysql), pymysql or connectorx",
             "NPS_SOURCE_DRIVER",
             "auto",
             choices=("auto", "pymysql", "connectorx"),
+            metavar="NAME",
         ),
         Option(
             "source_timezone",
             "--source-timezone",
-            "IANA zone of the source's naive DATETIME values, e.g. Asia/Seoul (TIMESTAMP "
-            "columns are read as UTC)",
+            "Zone of the source's DATETIMEs (TIMESTAMPs are UTC)",
             "NPS_SOURCE_TIMEZONE",
             UTC,
         ),
         Option(
             "source_ssl_mode",
             "--source-ssl-mode",
-            "TLS to MySQL: REQUIRED (encrypted), VERIFY_CA (and signed by --source-ssl-ca), "
-            "VERIFY_IDENTITY (and issued for the host); or ?ssl-mode= in the URL",
+            "TLS: REQUIRED, VERIFY_CA or VERIFY_IDENTITY (or ?ssl-mode= in the URL)",
             "NPS_SOURCE_SSL_MODE",
             choices=SSL_MODES,
+            metavar="MODE",
         ),
         Option(
             "source_ssl_ca", "--source-ssl-ca", "CA certificate file (PEM)", "NPS_SOURCE_SSL_CA"
@@ -99,22 +99,22 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option(
             "lake",
             "--lake",
-            "s3://bucket/prefix or a folder; extracts go under <lake>/nps/",
+            "s3://bucket/prefix or a folder (extracts go under <lake>/nps/)",
             "NPS_LAKE_URL",
             "./lake",
         ),
         Option(
             "lake_sse",
             "--lake-sse",
-            "S3 server-side encryption of every object written: AES256 or aws:kms (default: "
-            "the bucket's)",
+            "S3 encryption: AES256 or aws:kms (default: the bucket's)",
             "NPS_LAKE_SSE",
             choices=("AES256", "aws:kms"),
+            metavar="KIND",
         ),
         Option(
             "lake_kms_key_id",
             "--lake-kms-key-id",
-            "KMS key (id, ARN or alias) for --lake-sse aws:kms (default: the aws/s3 key)",
+            "KMS key for aws:kms (default: aws/s3)",
             "NPS_LAKE_KMS_KEY_ID",
         ),
     ),
@@ -122,7 +122,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option(
             "profiles_dir",
             "--profiles-dir",
-            "Folder holding profiles.yml, shared with dbt",
+            "Folder of profiles.yml (dbt's)",
             "DBT_PROFILES_DIR",
         ),
         Option("target", "--target", "dbt target (default: the profile's)", "DBT_TARGET"),
@@ -138,15 +138,14 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option(
             "lookback",
             "--lookback",
-            "How far before midnight a day's extract starts: a number and a unit s, m, h or d "
-            "(90m, 1h, 2d), or 0",
+            "Extract from this long before midnight (90m, 1h, 2d or 0)",
             "NPS_LOOKBACK",
             "1h",
         ),
         Option(
             "allow_open_day",
             "--allow-open-day",
-            "Extract a day that has not ended yet (it would load a partial day)",
+            "Extract a day that has not ended (a partial day)",
             is_flag=True,
         ),
     ),
@@ -154,8 +153,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option(
             "reporting_timezone",
             "--reporting-timezone",
-            "IANA zone whose days the run dates, the marts and verify use; the same as dbt's "
-            "reporting_timezone var",
+            "Zone whose days the dates, marts and verify use (dbt: reporting_timezone)",
             "NPS_REPORTING_TIMEZONE",
             UTC,
         ),
@@ -164,8 +162,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option(
             "change_reporting_timezone",
             "--change-reporting-timezone",
-            "Switch the warehouse to --reporting-timezone (refused otherwise when it was "
-            "loaded in another zone); see docs/operations.md",
+            "Switch the warehouse to --reporting-timezone (docs/operations.md)",
             is_flag=True,
         ),
     ),

@@ -40,7 +40,7 @@
     {#- dbt test before the first dbt run: one line saying so, not an error per data test. -#}
     {%- set node = graph.nodes['model.nps_warehouse.int_nps_responses_current'] -%}
     {%- if adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) is none -%}
-        {{ exceptions.raise_compiler_error("the models have not been built in schema " ~ node.schema ~ " yet: run `dbt run` (or `dbt build`, which runs and tests) before `dbt test`") }}
+        {{ exceptions.raise_compiler_error("the models have not been built in schema " ~ node.schema ~ " of " ~ nps_target_description() ~ " yet: run `dbt run` (or `dbt build`, which runs and tests) before `dbt test`") }}
     {%- endif -%}
 {% endmacro %}
 
@@ -55,7 +55,7 @@
     {%- set raw_node = graph.sources['source.nps_warehouse.nps_raw.nps'] -%}
     {%- set raw = adapter.get_relation(database=raw_node.database, schema=raw_node.schema, identifier=raw_node.identifier) -%}
     {%- if raw is none -%}
-        {{ exceptions.raise_compiler_error("raw table " ~ raw_node.schema ~ "." ~ raw_node.identifier ~ " does not exist yet: load a day first (nps-loader run --date D), or set NPS_RAW_SCHEMA to the loader's --raw-schema") }}
+        {{ exceptions.raise_compiler_error("raw table " ~ raw_node.schema ~ "." ~ raw_node.identifier ~ " does not exist yet in " ~ nps_target_description() ~ ": load a day first (nps-loader run --date D), or set NPS_RAW_SCHEMA to the loader's --raw-schema; for the demo, `source demo.env` first") }}
     {%- endif -%}
     {%- set zone = nps_reporting_timezone() -%}
     {%- set current_node = graph.nodes['model.nps_warehouse.int_nps_responses_current'] -%}
@@ -117,4 +117,16 @@
         {%- endif -%}
     {%- endif -%}
     select 1
+{% endmacro %}
+
+
+{% macro nps_target_description() %}
+    {#- Which warehouse a first-time message is about: a forgotten `source demo.env` would
+        otherwise go unseen (dbt-duckdb creates the profile's file, ./warehouse.duckdb). -#}
+    {%- if target.type == 'duckdb' -%}
+        {%- set path = target.path if target.path.startswith('/') or target.path.startswith(':') else './' ~ target.path -%}
+        {{- return("target " ~ target.name ~ " (DuckDB file " ~ path ~ ")") -}}
+    {%- else -%}
+        {{- return("target " ~ target.name ~ " (" ~ target.type ~ " " ~ target.host ~ ":" ~ target.port ~ "/" ~ target.database ~ ")") -}}
+    {%- endif -%}
 {% endmacro %}

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from loader import __version__
-from loader.cli.options import options
-from loader.cli.output import handle_errors, n_days, report, warn
+from loader.cli.options import GroupedCommand, options
+from loader.cli.output import LoaderGroup, handle_errors, n_days, report, warn
 from loader.dates import day_range, parse_date
 from loader.errors import ConfigError, LoaderError
 from loader.settings import Settings, from_values
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from loader.warehouse import LoadResult
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LoaderGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nps-loader")
 def main() -> None:
     """Copy the production nps table day by day into the warehouse.
@@ -44,7 +44,7 @@ def settings_from(kw: dict[str, Any]) -> Settings:
     return settings
 
 
-@main.command()
+@main.command(cls=GroupedCommand)
 @click.option("--date", "date_", required=True, help="The day to extract (YYYY-MM-DD)")
 @options("source", "lake", "lookback", "reporting", "zone_change", "output")
 @handle_errors
@@ -71,7 +71,7 @@ def extract(date_: str, **kw: Any) -> None:
     )
 
 
-@main.command()
+@main.command(cls=GroupedCommand)
 @click.option("--date", "date_", required=True, help="The day to load (YYYY-MM-DD)")
 @options("lake", "warehouse", "output")
 @handle_errors
@@ -104,7 +104,7 @@ def print_load(kw: dict[str, Any], command: str, result: Any) -> None:
     )
 
 
-@main.command()
+@main.command(cls=GroupedCommand)
 @click.option("--date", "date_", required=True, help="The day to run (YYYY-MM-DD)")
 @options("source", "lake", "warehouse", "lookback", "reporting", "zone_change", "output")
 @handle_errors
@@ -125,7 +125,7 @@ def run(date_: str, **kw: Any) -> None:
     print_load(kw, "run", result)
 
 
-@main.command()
+@main.command(cls=GroupedCommand)
 @click.option("--start", required=True, help="First day (YYYY-MM-DD)")
 @click.option("--end", required=True, help="Last day, inclusive (YYYY-MM-DD)")
 @options("source", "lake", "warehouse", "lookback", "reporting", "zone_change", "output")
@@ -184,7 +184,7 @@ def backfill(start: str, end: str, **kw: Any) -> None:
     )
 
 
-@main.command()
+@main.command(cls=GroupedCommand)
 @click.option("--date", "date_", help="One day to verify (YYYY-MM-DD)")
 @click.option("--start", help="First day (YYYY-MM-DD)")
 @click.option("--end", help="Last day, inclusive (YYYY-MM-DD)")
@@ -240,7 +240,7 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
     sys.exit(1)
 
 
-@main.command()
+@main.command(cls=GroupedCommand)
 @click.option("--start", required=True, help="First day of created_at (YYYY-MM-DD)")
 @click.option("--end", required=True, help="Last day, inclusive (YYYY-MM-DD)")
 @click.option("--apply", is_flag=True, help="Write the corrections (default: a dry run)")
@@ -320,7 +320,7 @@ def reconcile(
         raise LoaderError(corrections_summary(outcome))  # exit 1, after the report
 
 
-@main.command()
+@main.command(cls=GroupedCommand)
 @click.option(
     "--out", default="assets", show_default=True, help="Folder to draw into (dbt's asset-paths)"
 )
@@ -348,7 +348,7 @@ def charts(out: str, **kw: Any) -> None:
     )
 
 
-@main.command("demo-source")
+@main.command("demo-source", cls=GroupedCommand)
 @click.option(
     "--path", "path_", default="demo/source.db", show_default=True, help="SQLite file to write"
 )

@@ -78,3 +78,42 @@ def log_warnings() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING)
         logger.propagate = False
+
+
+class LoaderGroup(click.Group):
+    """``nps-loader``: a usage error (a missing or unknown option, a bad choice) is one line on
+    stderr and exit 2, and one JSON error line on stdout under --json, like every other error;
+    click's own form is four lines of usage and no JSON."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = sys.argv[1:] if args is None else list(args)
+        try:
+            result = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # `nps-loader` alone: the help
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            path = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else ""
+            message = exc.format_message().rstrip(".")
+            message = message[:1].lower() + message[1:]
+            if path:
+                message += f" (`{path} --help` lists the options)"
+            command = next((a for a in argv if a in self.commands), None)
+            if "--json" in argv:
+                error = {"command": command, "ok": False, "error": message, "exit_code": 2}
+                click.echo(json.dumps(error, sort_keys=True))
+            click.echo(f"nps-loader: error: {message}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("nps-loader: error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)

@@ -47,7 +47,10 @@ def test_readme_workflow_works_in_order_on_a_fresh_warehouse(
     # 6: before anything was loaded, dbt says to run the loader, in one line
     fresh = dbt_process(duckdb_stack, "run", "--vars", f"{{run_date: {D}}}")
     assert fresh.returncode != 0
-    assert "does not exist yet: load a day first (nps-loader run --date D)" in fresh.stdout
+    assert "load a day first (nps-loader run --date D)" in fresh.stdout
+    # ... naming the target and the DuckDB file it opened (a forgotten `source demo.env`)
+    duckdb_file = duckdb_stack.env["NPS_DUCKDB_PATH"]
+    assert f"does not exist yet in target dev (DuckDB file {duckdb_file})" in fresh.stdout
     cli(duckdb_stack, source, "run", "--date", str(D))
     # 6: verify before dbt has ever run: one line, saying what to do
     result = cli(duckdb_stack, source, "verify", "--date", str(D), check=False)

@@ -85,3 +85,79 @@ def test_models_follow_the_naming_convention_in_docs_design() -> None:
     in_macros = [p for p in (ROOT / "macros").rglob("*.sql") if "{% test " in p.read_text()]
     assert not in_macros, "generic tests live in tests/dbt/generic (where dbt documents them)"
     assert {p.stem for p in generic.glob("*.sql")} >= {"one_content_per_version", "counts_add_up"}
+
+
+def test_a_usage_error_is_one_line_exit_2_and_json_under_json() -> None:
+    """`nps-loader run` without --date, an unknown command, a bad choice: one line, like every
+    other error, and the JSON error object an orchestrator reads under --json."""
+    import json
+
+    from click.testing import CliRunner
+
+    from loader.cli import main
+
+    runner = CliRunner()
+    for args, words in [
+        (["run"], "missing option '--date'"),
+        (["rnu", "--date", "2021-09-16"], "no such command 'rnu'"),
+        (["run", "--date", "2021-09-16", "--driver", "odbc"], "invalid value for '--driver'"),
+    ]:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("nps-loader: error: "), result.stderr
+        assert words in lines[0] and "Usage:" not in result.output
+        as_json = runner.invoke(main, [*args, "--json"])
+        error = json.loads(as_json.stdout)
+        assert error["ok"] is False and error["exit_code"] == 2 and words in error["error"]
+
+
+def test_run_help_groups_its_options() -> None:
+    from click.testing import CliRunner
+
+    from loader.cli import main
+
+    text = CliRunner().invoke(main, ["run", "--help"]).output
+    headings = [line for line in text.splitlines() if line.endswith(":") and line[0] != " "]
+    assert headings == ["Options:", "Source:", "Lake:", "Warehouse:", "Day:", "Output:"], headings
+    assert len(text.splitlines()) <= 60
+    # each option under its own group
+    assert text.index("--source-table") < text.index("Lake:") < text.index("--lake-sse")
+
+
+def test_the_readme_tells_the_first_time_order_dbt_enforces() -> None:
+    """The README's first-time paragraph quotes the messages the hooks give, word for word."""
+    hooks = (ROOT / "macros" / "nps_run_hooks.sql").read_text()
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    told = "run `dbt run` (or `dbt build`, which runs and tests) before `dbt test`"
+    assert told in hooks and told in readme
+    assert "does not exist yet in target dev (DuckDB file ./warehouse.duckdb)" in readme
+    assert 'does not exist yet in " ~ nps_target_description()' in hooks
+    assert "then work in any order" not in readme
+
+
+def test_make_install_lets_dbt_refuse_an_unquoted_impossible_date_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """`--vars '{run_date: 2021-13-01}'` unquoted, as YAML users type it: PyYAML's timestamp
+    rule fails inside dbt's option parsing (a 40-line traceback) unless the hook that
+    `make install` writes (loader/dbt_vars_hook.py) keeps it as text for the project to name."""
+    import os
+    import shutil
+
+    shutil.copy(ROOT / "profiles.yml.example", tmp_path / "profiles.yml")
+    args = ["--project-dir", str(ROOT), "--profiles-dir", str(tmp_path)]
+    args += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    env = {**os.environ, "DBT_TARGET": "dev", "NPS_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    said = {}
+    for vars_ in ("{run_date: 2021-13-01}", '{run_date: "2021-13-01"}'):
+        out = subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "parse", "--vars", vars_, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert out.returncode == 2 and "Traceback" not in out.stdout + out.stderr, out.stderr
+        said[vars_] = [line for line in out.stdout.splitlines() if "not a real date" in line]
+    assert said["{run_date: 2021-13-01}"] == said['{run_date: "2021-13-01"}']
+    assert said['{run_date: "2021-13-01"}'] == ["  var run_date is not a real date: '2021-13-01'"]
