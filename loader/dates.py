@@ -31,6 +31,11 @@ UTC = "UTC"
 MAX_LOOKBACK = dt.timedelta(days=31)
 
 
+def utc_now() -> dt.datetime:
+    """Now, as the naive UTC datetime every instant of the loader is."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def parse_date(value: str, name: str) -> dt.date:
     """Parse ``YYYY-MM-DD``; the error names the flag so the user knows what to fix."""
     if not _DATE.fullmatch(value.strip()):

@@ -8,18 +8,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from loader.dates import UTC, Window, parse_lookback, parse_timezone
+from loader.dates import UTC, Window, parse_lookback, parse_timezone, utc_now
 from loader.errors import ConfigError
 from loader.identifiers import validate_warehouse_identifier
 from loader.lake import Lake, open_lake
 from loader.lake.storage import Encryption
 from loader.profile import Target, load_target
 from loader.source import SourceSpec
-from loader.source.url import SSL_MODES
-from loader.warehouse import Warehouse, check_reachable, open_warehouse
+from loader.source.spec import DRIVERS
+from loader.source.tls import SSL_MODES
+from loader.warehouse import Warehouse, open_warehouse
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
             "auto (connectorx when installed, else pymysql), pymysql or connectorx",
             "NPS_SOURCE_DRIVER",
             "auto",
-            choices=("auto", "pymysql", "connectorx"),
+            choices=DRIVERS,
             metavar="NAME",
         ),
         Option(
@@ -173,19 +174,21 @@ DEFAULTS = {o.name: o.default for group in OPTIONS.values() for o in group}
 
 @dataclass(frozen=True)
 class Settings:
+    """What a command runs with; built by :func:`from_values`, where every default is."""
+
     source: SourceSpec | None
-    lake_url: str = "./lake"
-    lake_encryption: Encryption = field(default_factory=Encryption)
-    profiles_dir: str | None = None
-    target: str | None = None
-    raw_schema: str = "raw"
-    lookback: dt.timedelta = dt.timedelta(hours=1)
+    lake_url: str
+    lake_encryption: Encryption
+    profiles_dir: str | None
+    target: str | None
+    raw_schema: str
+    lookback: dt.timedelta
     #: IANA zone whose midnights start and end a run date (the dbt var reporting_timezone)
-    reporting_timezone: str = UTC
+    reporting_timezone: str
     #: extract a day that has not ended yet (normally refused: it would load a partial day)
-    allow_open_day: bool = False
+    allow_open_day: bool
     #: this run switches the warehouse to ``reporting_timezone`` (docs/operations.md)
-    change_reporting_timezone: bool = False
+    change_reporting_timezone: bool
 
     def require_source(self) -> SourceSpec:
         if self.source is None:
@@ -201,14 +204,9 @@ class Settings:
     def warehouse(self) -> Warehouse:
         return open_warehouse(self.warehouse_target(), self.raw_schema)
 
-    def check_warehouse(self) -> None:
-        """Fail early if the warehouse cannot be reached, without holding it (DuckDB's file
-        lock is taken only by the load, never during an extract)."""
-        check_reachable(self.warehouse_target(), self.raw_schema)
-
     def window(self, run_date: dt.date) -> Window:
         window = Window.for_day(run_date, self.lookback, self.reporting_timezone)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = utc_now()
         if not self.allow_open_day and not window.is_closed(now):
             raise ConfigError(
                 f"{run_date} has not ended yet in {self.reporting_timezone} (it ends at "
@@ -239,7 +237,7 @@ def from_values(
             cursor_column=str(value("cursor_column")),
             deleted_column=None if deleted.lower() in ("", "none") else deleted,
             password=env.get("NPS_SOURCE_PASSWORD") or None,
-            driver=str(value("driver")),
+            driver=value("driver"),  # checked by SourceSpec
             source_timezone=parse_timezone(str(value("source_timezone")), "--source-timezone"),
             ssl_mode=values.get("source_ssl_mode") or None,
             ssl_ca=values.get("source_ssl_ca") or None,
@@ -273,3 +271,10 @@ def from_values(
         change_reporting_timezone=bool(values.get("change_reporting_timezone")),
     )
     return settings, warnings
+
+
+def source_spec(url: str, password: str | None = None, **options: str) -> SourceSpec:
+    """A SourceSpec from a URL and options by their names in :data:`OPTIONS` (``source_table=``,
+    ``deleted_column="none"``...), the rest at their defaults: as the command line builds it."""
+    environ = {"NPS_SOURCE_PASSWORD": password} if password else {}
+    return from_values({"source": url, **options}, environ)[0].require_source()

@@ -8,7 +8,7 @@ derived from these definitions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -105,10 +105,10 @@ CORRECTION_SCHEMA = pa.schema(
     [pa.field(c.name, c.arrow, nullable=c.nullable) for c in CORRECTION_COLUMNS]
 )
 
-#: What a day's load and a reconcile's load are, in raw.nps_loads.kind.
-DAY_LOAD, RECONCILE_LOAD = "day", "reconcile"
+#: What a load is, in raw.nps_loads.kind and an extract's manifest: a day's or a reconcile's.
+LoadKind = Literal["day", "reconcile"]
 #: Selects the loads of days (the windows coverage and verify read), not reconciles.
-DAY_LOADS = f"coalesce(kind, '{DAY_LOAD}') = '{DAY_LOAD}'"
+DAY_LOADS = "coalesce(kind, 'day') = 'day'"
 
 #: Every extract's schema: the source columns.
 EXTRACT_SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in SOURCE_COLUMNS])

@@ -29,14 +29,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute
 
-from loader.dates import UTC, day_range, local_midnight_utc, runs_of_days
+from loader.dates import UTC, day_range, local_midnight_utc, runs_of_days, utc_now
 from loader.errors import ConfigError
 from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import LoadedDays, loaded_days
 from loader.relations import Relations
 from loader.settings import Settings
 from loader.source import RowFilter, SourceSpec, read_rows
-from loader.warehouse import Certificate, id_ranges, utc_now
+from loader.warehouse import Certificate, id_ranges
 
 pc: Any = pyarrow.compute  # the compute stubs do not type scalar comparisons well
 CATEGORIES = {"promoter": 0, "passive": 1, "detractor": 2}
@@ -211,7 +211,7 @@ def tally(
     ``cutoff`` (naive UTC): the end of the newest loaded window; ``now`` (naive UTC, default the
     clock): a cursor after it is in the future.
     """
-    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = now or utc_now()
     bounds = local_midnight_utc(first, zone), local_midnight_utc(last + dt.timedelta(days=1), zone)
     result = into if into is not None else SourceTally()
     for batch in read_rows(spec, RowFilter("created_at", *bounds)):

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from loader import __version__
 from loader.errors import LakeError
+from loader.tables import LoadKind
 
 MANIFEST_VERSION = 1
 
@@ -61,7 +62,7 @@ class Manifest:
     changes_reporting_timezone: bool = False
     #: "day" (an extract of a day's window) or "reconcile" (the corrections of a range of days:
     #: run_date..end_date, the window is their created_at range)
-    kind: str = "day"
+    kind: LoadKind = "day"
     end_date: dt.date | None = None
     #: per timestamp column, the smallest and largest value in the parts (ISO text; None when
     #: every value is NULL): a warehouse that maps the Parquet types itself (Redshift's COPY)
@@ -97,7 +98,7 @@ class Manifest:
                 manifest_version=int(body["manifest_version"]),
                 reporting_timezone=body.get("reporting_timezone"),
                 changes_reporting_timezone=bool(body.get("changes_reporting_timezone", False)),
-                kind=str(body.get("kind", "day")),
+                kind="reconcile" if body.get("kind") == "reconcile" else "day",
                 end_date=dt.date.fromisoformat(body["end_date"]) if body.get("end_date") else None,
                 source_timezone=body.get("source_timezone"),
                 bounds=(

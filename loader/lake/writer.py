@@ -27,7 +27,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from loader.dates import Window
+from loader.dates import Window, utc_now
 from loader.errors import LakeError
 from loader.lake.manifest import Manifest, PartFile, day_prefix, manifest_key, reconcile_prefix
 from loader.lake.storage import Lake, discard
@@ -167,7 +167,7 @@ def extract_day(
     spec: SourceSpec, lake: Lake, window: Window, changes_reporting_timezone: bool = False
 ) -> Manifest:
     """Extract ``window`` from the source into the lake and return its manifest."""
-    extracted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    extracted_at = utc_now()
     extract_id = new_extract_id(extracted_at)
     folder_key = f"{day_prefix(window.run_date)}/extract_id={extract_id}"
     with lake.staging(folder_key) as folder:
@@ -219,7 +219,7 @@ def write_corrections(
     """A reconcile's corrections (rows of CORRECTION_SCHEMA) as an immutable extract of their
     own, ``{lake}/nps/reconcile/reconcile_id=X/``: the parts and the COPY manifest; its
     ``_manifest.json`` is written by :func:`publish_corrections` once the load has committed."""
-    extracted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    extracted_at = utc_now()
     reconcile_id = new_extract_id(extracted_at)
     folder_key = reconcile_prefix(reconcile_id)
     with lake.staging(folder_key) as folder:

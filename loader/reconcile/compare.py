@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from loader.dates import day_range, local_midnight_utc, runs_of_days
+from loader.dates import day_range, local_midnight_utc, runs_of_days, utc_now
 from loader.errors import SourceError
 from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import loaded_days
@@ -212,7 +212,7 @@ def compare(
     now: dt.datetime | None = None,
 ) -> Comparison:
     """Compare the source's current rows created on ``first..last`` with the warehouse's."""
-    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = now or utc_now()
     zone = settings.reporting_timezone
     raw = settings.raw_schema
     loaded = loaded_days(warehouse, raw, zone, first, last)

@@ -13,12 +13,11 @@ DATETIME values (and the SQLite demo's text) mean wall-clock time in the source 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 import pyarrow as pa
 
-from loader.dates import Window
+from loader.dates import Window, utc_now
 from loader.source import connectorx_reader, pymysql_reader, sqlite_reader
 from loader.source.spec import (
     BATCH_ROWS,
@@ -50,7 +49,7 @@ def read_window(
 
     The snapshot transaction is closed when the generator is exhausted or closed.
     """
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     return read_rows(
         spec, RowFilter("modified", window.start, window.end, outliers_after=now), batch_rows
     )

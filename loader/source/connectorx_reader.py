@@ -64,7 +64,7 @@ def read(
     """
     import connectorx as cx
 
-    p = mysql_params(spec)
+    p = mysql_params(spec.url, spec.password)
     url = f"mysql://{quote(p.user, safe='')}:{quote(p.password or '', safe='')}@{p.host}:{p.port}/{p.database}"
     start, end = (f"'{t.strftime('%Y-%m-%d %H:%M:%S.%f')}'" for t in bounds)
     sql = select_sql(spec, row_filter, "`", "{}").format(start, end)

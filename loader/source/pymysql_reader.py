@@ -37,7 +37,7 @@ from loader.source.url import mysql_params
 def connect_mysql(spec: SourceSpec, **kwargs: Any) -> Any:
     import pymysql  # imported here: the SQLite path needs no driver
 
-    params = mysql_params(spec)
+    params = mysql_params(spec.url, spec.password)
     tls = spec.tls
     if tls is not None:
         kwargs["ssl"] = tls.context()

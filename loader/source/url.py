@@ -4,60 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from loader.errors import ConfigError, redact
-
-if TYPE_CHECKING:
-    from loader.source.spec import SourceSpec
+from loader.source.tls import PASSWORD_HINT, url_tls
 
 _URL_FORMS = (
     "mysql://user@host:3306/database, sqlite:///relative/file.db or sqlite:////absolute/file.db"
 )
-
-
-#: How to write a password that a URL cannot carry as it is.
-_PASSWORD_HINT = (
-    "a password in the URL must be percent-encoded (/ as %2F, @ as %40, # as %23, ? as %3F, "
-    ": as %3A, % as %25), or better, left out and set in NPS_SOURCE_PASSWORD"
-)
-
-
-#: The query parameters a MySQL URL may carry (as MySQL's own client names its options).
-TLS_PARAMETERS = ("ssl-mode", "ssl-ca", "ssl-cert", "ssl-key")
-SSL_MODES = ("REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
-
-
-def url_tls(url: str) -> dict[str, str]:
-    """The TLS parameters of a MySQL URL's query; any other parameter is refused (a parameter
-    that is silently ignored would leave a connection unencrypted that its owner asked to
-    encrypt). A query that is not plain ``name=value`` pairs is refused without echoing it:
-    it may be a password's tail."""
-    query = urlsplit(url).query
-    if not query:
-        return {}
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        pairs = []
-    names = [name for name, _ in pairs]
-    if not pairs or any("@" in n or "/" in n or ":" in n for n in names):
-        raise ConfigError(
-            f"--source must look like mysql://user@host:3306/database?ssl-mode=REQUIRED; "
-            f"{_PASSWORD_HINT}"
-        )
-    unknown = [n for n in names if n not in TLS_PARAMETERS]
-    if unknown:
-        hint = {n.replace("_", "-").lower() for n in unknown} & set(TLS_PARAMETERS)
-        raise ConfigError(
-            f"--source has unknown query parameter {', '.join(unknown)} (the loader reads "
-            f"{', '.join(TLS_PARAMETERS)})"
-            + (f"; did you mean {', '.join(sorted(hint))}?" if hint else "")
-        )
-    if len(set(names)) != len(names):
-        raise ConfigError("--source repeats a query parameter")
-    return dict(pairs)
 
 
 def check_url(url: str) -> None:
@@ -72,7 +26,7 @@ def check_url(url: str) -> None:
         except ValueError:
             raise ConfigError(
                 "--source is not a valid URL (a MySQL URL looks like "
-                f"mysql://user@host:3306/database); {_PASSWORD_HINT}"
+                f"mysql://user@host:3306/database); {PASSWORD_HINT}"
             ) from None
         database = parts.path.strip("/")
         bad_port = port is not None and not 0 < port < 65536
@@ -87,7 +41,7 @@ def check_url(url: str) -> None:
             or bad_port
         ):
             raise ConfigError(
-                f"--source must look like mysql://user@host:3306/database; {_PASSWORD_HINT}"
+                f"--source must look like mysql://user@host:3306/database; {PASSWORD_HINT}"
             )
         return
     try:
@@ -120,16 +74,15 @@ class MySQLParams:
     database: str
 
 
-def mysql_params(spec: SourceSpec) -> MySQLParams:
-    parts = urlsplit(spec.url)
+def mysql_params(url: str, password: str | None) -> MySQLParams:
+    """The connection parameters of a MySQL URL; ``password`` (NPS_SOURCE_PASSWORD), when
+    given, is used exactly as given, where only a URL's own password is percent-decoded."""
+    parts = urlsplit(url)
     database = parts.path.lstrip("/")
     if not parts.hostname or not parts.username or not database:
         raise ConfigError("--source must look like mysql://user@host:3306/database")
-    # NPS_SOURCE_PASSWORD is used exactly as given; only a URL's password is percent-decoded.
-    if spec.password is not None:
-        password: str | None = spec.password
-    else:
-        password = unquote(parts.password) if parts.password else None
+    if password is None and parts.password:
+        password = unquote(parts.password)
     return MySQLParams(
         host=parts.hostname,
         port=parts.port or 3306,

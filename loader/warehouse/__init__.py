@@ -179,10 +179,6 @@ def read_log(
     return LoadLog.from_rows(run(windows_sql), str(zones[0][0]) if zones else None)
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def check_reachable(target: Target, raw_schema: str, lake_url: str | None = None) -> None:
     """Raise the error opening the warehouse (or, given the lake, loading into it) would raise,
     without keeping it open or locked."""

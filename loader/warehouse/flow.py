@@ -16,6 +16,7 @@ import datetime as dt
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from loader.dates import utc_now
 from loader.errors import WarehouseError
 from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
@@ -65,7 +66,7 @@ class Dialect(Protocol):
 
 
 def load_day(dialect: Dialect, lake: Lake, run_date: dt.date) -> LoadResult:
-    from loader.warehouse import LoadResult, checked_extract, loads_row, utc_now
+    from loader.warehouse import LoadResult, checked_extract, loads_row
 
     early = Extract.latest(lake, run_date)
     dialect.check_before_lock(early)
@@ -90,7 +91,7 @@ def load_day(dialect: Dialect, lake: Lake, run_date: dt.date) -> LoadResult:
 
 
 def load_corrections(dialect: Dialect, extract: Extract) -> LoadResult:
-    from loader.warehouse import LoadResult, loads_row, utc_now
+    from loader.warehouse import LoadResult, loads_row
 
     manifest = extract.manifest
     dialect.check_before_lock(extract)

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from loader.coverage import LoadLog
 from loader.errors import ConfigError, WarehouseError, first_line
@@ -56,7 +56,7 @@ class Statement:
     sql: str
     params: tuple[object, ...] = ()
     #: "count" returns the COPY's row count, "delete" the rows replaced, "audit" logs the load
-    kind: str = ""
+    kind: Literal["", "delete", "count", "bounds", "audit"] = ""
 
 
 def _literal(value: str, pattern: re.Pattern[str], what: str) -> str:

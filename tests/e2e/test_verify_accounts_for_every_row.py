@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from loader.source import RowFilter, SourceSpec
+from loader.settings import source_spec
+from loader.source import RowFilter
 from loader.source.sql import select_sql
 from tests.support.harness import (
     MySQLSource,
@@ -131,7 +132,7 @@ def test_the_created_at_index_serves_verify(mariadb: MariaDB) -> None:
             for i in range(2000)
         ],
     )
-    spec = SourceSpec(MySQLSource(mariadb, "nps_indexed").url, table="nps_indexed")
+    spec = source_spec(MySQLSource(mariadb, "nps_indexed").url, source_table="nps_indexed")
     sql = select_sql(
         spec, RowFilter("created_at", dt.datetime(2021, 9, 16), dt.datetime(2021, 9, 17)), "`", "%s"
     )

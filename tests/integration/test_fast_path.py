@@ -12,6 +12,7 @@ import pytest
 from loader.dates import Window
 from loader.lake import LocalLake
 from loader.lake.reader import read_manifest
+from loader.settings import source_spec
 from loader.source import EXTRACT_SCHEMA, SourceSpec, read_window
 from tests.support.harness import read_extract
 from tests.support.servers import MariaDB
@@ -44,7 +45,7 @@ def source(mariadb: MariaDB) -> SourceSpec:
         )
         cur.executemany("insert into nps_types values (%s, %s, %s, %s, %s)", ROWS)
     conn.close()
-    return SourceSpec(mariadb.url(), table="nps_types", password=mariadb.password)
+    return source_spec(mariadb.url(), source_table="nps_types", password=mariadb.password)
 
 
 def test_connectorx_and_pymysql_produce_identical_extracts(

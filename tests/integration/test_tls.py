@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loader.source import SourceSpec
+from loader.settings import source_spec
 from loader.source.pymysql_reader import connect_mysql
 from tests.support.harness import ROOT, Stack, cli, mysql_table
 from tests.support.servers import (
@@ -66,7 +66,7 @@ def test_mysql_tls_modes_connect_encrypted_or_refuse_in_one_line(
     done = _run(stack, env, "extract", "--date", str(D))
     assert done.returncode == 0 and "5 rows" in done.stdout, done.stderr
     # and the server says so for the loader's own session
-    spec = SourceSpec(mariadb_tls.url() + "?ssl-mode=REQUIRED", password=mariadb_tls.password)
+    spec = source_spec(mariadb_tls.url() + "?ssl-mode=REQUIRED", password=mariadb_tls.password)
     conn = connect_mysql(spec)
     with conn.cursor() as cur:
         cur.execute("show session status like 'Ssl_cipher'")

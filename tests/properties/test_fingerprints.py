@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loader.fingerprint import DayPrint, fold, source_prints, warehouse_prints
-from loader.source import SourceSpec
+from loader.settings import source_spec
 from loader.source.spec import SQLITE_TIMESTAMP_FORMAT
 from tests.support.harness import mysql_table
 from tests.support.servers import MariaDB, Postgres
@@ -112,10 +112,10 @@ class Engines:
     def prints(self, source_zone: str, zone: str) -> dict[str, dict[dt.date, DayPrint]]:
         from dev.redshift_emulator import open_connection
 
-        sqlite_spec = SourceSpec(f"sqlite:///{self.tmp / 'fp.db'}", source_timezone=source_zone)
-        mysql_spec = SourceSpec(
+        sqlite_spec = source_spec(f"sqlite:///{self.tmp / 'fp.db'}", source_timezone=source_zone)
+        mysql_spec = source_spec(
             self.mariadb.url(),
-            table="nps_fingerprints",
+            source_table="nps_fingerprints",
             password=self.mariadb.password,
             source_timezone=source_zone,
         )

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loader.demo import Event, write_sqlite
-from loader.settings import Settings
-from loader.source import SourceSpec
+from loader.settings import Settings, from_values
 from tests.support.oracle import Marts
 from tests.support.servers import MariaDB
 
@@ -93,20 +92,19 @@ class Stack:
     def settings(
         self, source: TestSource, lookback: dt.timedelta = dt.timedelta(hours=1)
     ) -> Settings:
-        return Settings(
-            source=SourceSpec(
-                source.url,
-                table=source.table,
-                password=source.password,
-                source_timezone=self.source_timezone,
-            ),
-            lake_url=self.lake,
-            profiles_dir=str(self.profiles_dir),
-            target=self.target,
-            raw_schema=self.raw_schema,
-            lookback=lookback,
-            reporting_timezone=self.reporting_timezone,
-        )
+        values = {
+            "source": source.url,
+            "source_table": source.table,
+            "source_timezone": self.source_timezone,
+            "lake": self.lake,
+            "profiles_dir": str(self.profiles_dir),
+            "target": self.target,
+            "raw_schema": self.raw_schema,
+            "lookback": f"{int(lookback.total_seconds())}s",
+            "reporting_timezone": self.reporting_timezone,
+        }
+        password = {"NPS_SOURCE_PASSWORD": source.password} if source.password else {}
+        return from_values(values, password)[0]
 
     def run_day(
         self, source: TestSource, day: dt.date, lookback: dt.timedelta = dt.timedelta(hours=1)

@@ -15,7 +15,8 @@ from loader.errors import ConfigError, LakeError, SourceError, redact, register_
 from loader.lake import LocalLake
 from loader.lake.manifest import manifest_key
 from loader.lake.reader import read_manifest
-from loader.source import EXTRACT_SCHEMA, SourceSpec
+from loader.settings import source_spec
+from loader.source import EXTRACT_SCHEMA
 from tests.support.harness import SqliteSource, Stack, cli
 
 D = dt.date(2021, 9, 16)
@@ -56,7 +57,7 @@ def test_malformed_lookback(bad: str) -> None:
 @pytest.mark.parametrize("table", ["nps; drop table nps", "nps`", 'nps"', "a b", "1nps", "x" * 65])
 def test_identifiers_that_try_injection_are_refused(table: str) -> None:
     with pytest.raises(ConfigError, match="not a plain identifier"):
-        SourceSpec("sqlite:///x.db", table=table)
+        source_spec("sqlite:///x.db", source_table=table)
 
 
 def test_passwords_are_redacted_from_messages() -> None:
@@ -162,7 +163,7 @@ def test_source_without_soft_delete_flag_or_modified_column(
         ddl="create table nps (id integer, created_at text, score integer)",
     )
     settings = duckdb_stack.settings(source)
-    spec = SourceSpec(source.url, cursor_column="created_at", deleted_column=None)
+    spec = source_spec(source.url, cursor_column="created_at", deleted_column="none")
     with environ(duckdb_stack.full_env):
         pipeline.run(settings.__class__(**{**settings.__dict__, "source": spec}), D)
     assert duckdb_stack.query("select id, modified, deleted from raw.nps") == [

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from loader import verify
-from loader.source import SourceSpec
+from loader.settings import source_spec
 from tests.support.harness import sqlite_source
 
 D = dt.date(2021, 9, 16)
@@ -45,7 +45,7 @@ def test_verify_counts_the_source_as_it_streams(
 
     monkeypatch.setattr(verify, "read_rows", watched)
     before = pa.total_allocated_bytes()
-    result = verify.tally(SourceSpec(f"sqlite:///{path}"), D, D, "UTC", dt.datetime(2021, 9, 17))
+    result = verify.tally(source_spec(f"sqlite:///{path}"), D, D, "UTC", dt.datetime(2021, 9, 17))
     assert sum(map(sum, result.counts.values())) == rows
     whole_range = rows * (8 + 8 + 8 + 1 + 2)  # what holding every row at once would take
     assert peak - before < whole_range * 0.4, (peak - before, whole_range)
