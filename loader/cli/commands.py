@@ -16,6 +16,11 @@ from loader.cli.options import GroupedCommand, options
 from loader.cli.output import LoaderGroup, handle_errors, n_days, report, warn
 from loader.dates import day_range, parse_date
 from loader.errors import ConfigError, LoaderError
+from loader.reconcile.guards import (
+    MAX_CHANGE_FRACTION,
+    MAX_DAY_DELETE_FRACTION,
+    MAX_DELETE_FRACTION,
+)
 from loader.settings import Settings, from_values
 
 if TYPE_CHECKING:
@@ -247,21 +252,21 @@ def verify(date_: str | None, start: str | None, end: str | None, **kw: Any) -> 
 @click.option(
     "--max-delete-fraction",
     type=float,
-    default=0.05,
+    default=MAX_DELETE_FRACTION,
     show_default=True,
     help="Refuse --apply when the deletes exceed this share of the range's responses",
 )
 @click.option(
     "--max-day-delete-fraction",
     type=float,
-    default=0.25,
+    default=MAX_DAY_DELETE_FRACTION,
     show_default=True,
     help="Refuse --apply when a day's deletes exceed this share of its responses (from 5 on)",
 )
 @click.option(
     "--max-change-fraction",
     type=float,
-    default=0.5,
+    default=MAX_CHANGE_FRACTION,
     show_default=True,
     help="Refuse --apply when a day's differing rows exceed this share of it (from 5 on)",
 )
@@ -357,20 +362,10 @@ def charts(out: str, **kw: Any) -> None:
 @click.option("--days", default=122, show_default=True, help="How many days of answers")
 @click.option("--per-day", default=300, show_default=True, help="Average answers per day")
 @click.option("--as-of", help="Write the table as it was at this UTC time (default: the end)")
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON result line (for orchestrators)"
-)
-@click.option("--debug", is_flag=True, help="Show tracebacks")
+@options("output")
 @handle_errors
 def demo_source(
-    path_: str,
-    seed: int,
-    start: str,
-    days: int,
-    per_day: int,
-    as_of: str | None,
-    as_json: bool,
-    debug: bool,
+    path_: str, seed: int, start: str, days: int, per_day: int, as_of: str | None, **kw: Any
 ) -> None:
     """Write a synthetic production nps table to a SQLite file.
 
@@ -398,7 +393,7 @@ def demo_source(
     rows = write_sqlite(Path(path_), state.values())
     undated = sum(1 for event in state.values() if event.created_at is None)
     report(
-        {"as_json": as_json},
+        kw,
         {
             "command": "demo-source",
             "path": path_,
