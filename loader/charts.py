@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from loader.errors import ConfigError
-from loader.relations import Relations
 from loader.settings import Settings
+from loader.table_names import TableNames
 
 #: (file name, alt text): the overview (models/overview.md) embeds them by these names
 CHARTS = {
@@ -65,7 +65,7 @@ def _floats(rows: list[tuple[Any, ...]], index: int) -> list[float | None]:
 def draw(settings: Settings, out: Path) -> Drawn:
     """Draw the three charts of the warehouse ``settings`` name into ``out``."""
     plt = _pyplot()
-    names = Relations(settings.warehouse_target().schema, settings.raw_schema)
+    names = TableNames.of(settings)
     s = names.schema
     warehouse = settings.warehouse()
     try:

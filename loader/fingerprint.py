@@ -130,7 +130,7 @@ def source_prints(
 def _mysql_prints(
     spec: SourceSpec, first: dt.date, bounds: list[dt.datetime], zone: str
 ) -> dict[dt.date, DayPrint] | None:
-    from loader.source.pymysql_reader import connect_mysql
+    from loader.source.mysql import column_types, connect_mysql
 
     def q(name: str) -> str:
         return f"`{name}`"
@@ -156,12 +156,8 @@ def _mysql_prints(
     conn = connect_mysql(spec)
     try:
         with conn.cursor() as cur:
-            cur.execute(
-                "select lower(data_type) from information_schema.columns "
-                "where table_schema = database() and table_name = %s and column_name in (%s, %s)",
-                (spec.table, "created_at", spec.cursor_column),
-            )
-            if any(row[0] == "timestamp" for row in cur.fetchall()):
+            types = column_types(cur, spec.table)
+            if "timestamp" in (types.get("created_at"), types.get(spec.cursor_column.lower())):
                 return None  # instants: read in UTC by the loader, not the source's wall clock
             day_params = () if same_zone else tuple(bounds[1:])
             cur.execute(sql, (*day_params, bounds[0], bounds[-1]))

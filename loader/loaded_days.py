@@ -21,6 +21,7 @@ from loader.errors import ConfigError, WarehouseError
 from loader.tables import DAY_LOADS
 
 if TYPE_CHECKING:
+    from loader.table_names import TableNames
     from loader.warehouse import Warehouse
 
 
@@ -74,11 +75,11 @@ class LoadedDays:
 
 
 def loaded_days(
-    warehouse: Warehouse, raw_schema: str, zone: str, first: dt.date, last: dt.date
+    warehouse: Warehouse, names: TableNames, zone: str, first: dt.date, last: dt.date
 ) -> LoadedDays:
     """The day loads of ``first..last`` and the cutoff, once the warehouse is known to have
     been loaded in days of ``zone``."""
-    loads = f"{raw_schema}.nps_loads"
+    loads = names.loads
     (earliest, newest, cutoff) = warehouse.query(
         f"select min(run_date), max(run_date), max(window_end) from {loads} where {DAY_LOADS}", ()
     )[0]

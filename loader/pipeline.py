@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from loader.coverage import LoadLog, check_zone, widen
 from loader.errors import LoaderError
 from loader.lake import Lake
 from loader.lake.manifest import Manifest, manifest_key
 from loader.lake.reader import read_manifest
 from loader.lake.writer import extract_day
+from loader.load_windows import LoadLog, check_zone, widen
 from loader.settings import Settings
 from loader.warehouse import LoadResult, Warehouse, check_reachable
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from loader.dates import UTC, Window, parse_lookback, parse_timezone, utc_now
+from loader.dbt_profile import Target, load_target
 from loader.errors import ConfigError
 from loader.identifiers import validate_warehouse_identifier
 from loader.lake import Lake, open_lake
 from loader.lake.storage import Encryption
-from loader.profile import Target, load_target
 from loader.source import SourceSpec
 from loader.source.spec import DRIVERS
 from loader.source.tls import SSL_MODES

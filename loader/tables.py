@@ -107,7 +107,7 @@ CORRECTION_SCHEMA = pa.schema(
 
 #: What a load is, in raw.nps_loads.kind and an extract's manifest: a day's or a reconcile's.
 LoadKind = Literal["day", "reconcile"]
-#: Selects the loads of days (the windows coverage and verify read), not reconciles.
+#: Selects the loads of days (the windows load_windows and verify read), not reconciles.
 DAY_LOADS = "coalesce(kind, 'day') = 'day'"
 
 #: Every extract's schema: the source columns.

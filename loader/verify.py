@@ -33,9 +33,9 @@ from loader.dates import UTC, day_range, local_midnight_utc, runs_of_days, utc_n
 from loader.errors import ConfigError
 from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import LoadedDays, loaded_days
-from loader.relations import Relations
 from loader.settings import Settings
 from loader.source import RowFilter, SourceSpec, read_rows
+from loader.table_names import TableNames
 from loader.warehouse import Certificate, id_ranges
 
 pc: Any = pyarrow.compute  # the compute stubs do not type scalar comparisons well
@@ -260,7 +260,7 @@ def _account_for_null_cursors(source: SourceTally, stored: list[tuple[Any, ...]]
 def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResult:
     """Compare every day of ``first..last``; one line per day that differs or is not loaded."""
     spec = settings.require_source()
-    names = Relations(settings.warehouse_target().schema, settings.raw_schema)
+    names = TableNames.of(settings)
     started = utc_now()  # a certificate holds from before the marts were read
     warehouse = settings.warehouse()
     zone = settings.reporting_timezone
@@ -274,7 +274,7 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
                     f"the marts count days of {built} but verify was asked for days of {zone}: "
                     f"set --reporting-timezone / NPS_REPORTING_TIMEZONE to {built}"
                 )
-        loaded = loaded_days(warehouse, settings.raw_schema, zone, first, last)
+        loaded = loaded_days(warehouse, names, zone, first, last)
         loaded.check_source_zone(spec.source_timezone, "verify")
         # Days whose fingerprints agree are proven without reading their rows; the others are
         # counted from the source, a run of consecutive days per read.
@@ -345,7 +345,7 @@ def verify_days(settings: Settings, first: dt.date, last: dt.date) -> VerifyResu
 
 
 def _fingerprinted(
-    settings: Settings, warehouse: Any, names: Relations, first: dt.date, last: dt.date
+    settings: Settings, warehouse: Any, names: TableNames, first: dt.date, last: dt.date
 ) -> dict[dt.date, DayPrint]:
     """The days whose fingerprint in the source equals the current state's, once the daily
     counts have counted everything the current state holds (so the published counts are the

@@ -73,7 +73,7 @@ class Smoke:
         """Read the warehouse as the loader does (the profile's redshift target)."""
         script = (
             "import json, sys\n"
-            "from loader.profile import load_target\n"
+            "from loader.dbt_profile import load_target\n"
             "from loader.warehouse.libpq import connect, run_query\n"
             "conn = connect(load_target(None, 'redshift'))\n"
             "print(json.dumps(run_query(conn, sys.argv[1], ()), default=str))\n"

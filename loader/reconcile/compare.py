@@ -27,6 +27,7 @@ from loader.reconcile.model import (
 )
 from loader.settings import Settings
 from loader.source import RowFilter, read_rows
+from loader.table_names import TableNames
 from loader.tables import CORRECTION_SCHEMA
 from loader.warehouse import Warehouse
 
@@ -215,7 +216,7 @@ def compare(
     now = now or utc_now()
     zone = settings.reporting_timezone
     raw = settings.raw_schema
-    loaded = loaded_days(warehouse, raw, zone, first, last)
+    loaded = loaded_days(warehouse, TableNames.of(settings), zone, first, last)
     loaded.check_source_zone(settings.require_source().source_timezone, "reconcile")
     cutoff = loaded.cutoff
     bounds = (

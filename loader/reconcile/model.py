@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loader.errors import WarehouseError
-from loader.relations import Relations
 from loader.settings import Settings
+from loader.table_names import TableNames
 from loader.warehouse import Warehouse, id_ranges
 
 DELETED, DIFFERS, NEVER_LOADED = "deleted_from_source", "content_differs", "never_loaded"
@@ -180,7 +180,7 @@ def ids_state_sql(raw_schema: str, model: str | None, ranges: str) -> str:
 
 def find_model(warehouse: Warehouse, settings: Settings) -> str | None:
     """int_nps_responses_current, when dbt has built it."""
-    name = Relations(settings.warehouse_target().schema, settings.raw_schema).current_state
+    name = TableNames.of(settings).current_state
     try:
         warehouse.query(f"select 1 from {name} where 1 = 0", ())
     except WarehouseError:

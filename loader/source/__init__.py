@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from loader.dates import Window, utc_now
-from loader.source import connectorx_reader, pymysql_reader, sqlite_reader
+from loader.source import connectorx_reader, mysql, pymysql_reader, sqlite_reader
 from loader.source.spec import (
     BATCH_ROWS,
     FAST_BATCH_ROWS,
@@ -64,7 +64,7 @@ def read_rows(
     if spec.kind == "sqlite":
         yield from sqlite_reader.read(spec, row_filter, batch_rows or BATCH_ROWS)
         return
-    table = pymysql_reader.probe(spec, row_filter)
+    table = mysql.probe(spec, row_filter)
     # Without a unique id the duplicate check must share the extract's snapshot: pymysql.
     if table.id_is_unique and connectorx_reader.fast_path_allowed(spec, table.types):
         bounds = source_bounds(spec, table.columns, row_filter)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import os
 import re
@@ -15,8 +14,9 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from loader.errors import ConfigError, SourceError, first_line, redact
-from loader.source.pymysql_reader import lost_connection
-from loader.source.spec import RowFilter, SourceSpec
+from loader.source import pymysql_reader
+from loader.source.mysql import SESSION_SQL, lost_connection, probe
+from loader.source.spec import BATCH_ROWS, RowFilter, SourceSpec
 from loader.source.sql import select_sql
 from loader.source.types import FAST_PATH_TYPES, conform
 from loader.source.url import mysql_params
@@ -76,8 +76,7 @@ def read(
                 return_type="arrow_stream",
                 batch_size=batch_rows,
                 pre_execution_query=[
-                    "set session time_zone = '+00:00'",
-                    "set session transaction isolation level repeatable read",
+                    *SESSION_SQL,
                     "start transaction with consistent snapshot, read only",
                 ],
             )
@@ -101,9 +100,8 @@ def read(
 def _locate_unreadable(spec: SourceSpec, row_filter: RowFilter) -> None:
     """Re-read the window with pymysql, which raises an error naming the column, the value and
     the row that connectorx could not convert (only after a failed read)."""
-    from loader.source import read_rows  # the package's own dispatch, not a cycle at import
-
-    for _ in read_rows(dataclasses.replace(spec, driver="pymysql"), row_filter):
+    table = probe(spec, row_filter)
+    for _ in pymysql_reader.read(spec, row_filter, BATCH_ROWS, table):
         pass
 
 

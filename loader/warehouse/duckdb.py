@@ -13,24 +13,22 @@ from typing import Any
 
 import duckdb
 
-from loader.coverage import LoadLog, log_queries
+from loader.dbt_profile import Target
 from loader.errors import LakeError, WarehouseError, first_line
-from loader.lake import Lake
 from loader.lake.reader import Extract
-from loader.profile import Target
+from loader.load_windows import LoadLog, log_queries
 from loader.tables import NPS_LOADS, Column, insert_values
-from loader.warehouse import (
+from loader.warehouse.base import (
     Certificate,
-    LoadResult,
     certificate_insert,
-    flow,
     raw_ddl,
     raw_migrations,
     read_log,
 )
+from loader.warehouse.flow import FlowLoads
 
 
-class DuckDBWarehouse:
+class DuckDBWarehouse(FlowLoads):
     def __init__(self, target: Target, raw_schema: str) -> None:
         self.raw_schema = raw_schema
         self.path = str(target.settings.get("path", ":memory:"))
@@ -79,12 +77,6 @@ class DuckDBWarehouse:
         except BaseException:
             con.rollback()
             raise
-
-    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
-        return flow.load_day(self, lake, run_date)
-
-    def load_corrections(self, extract: Extract) -> LoadResult:
-        return flow.load_corrections(self, extract)
 
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
         try:

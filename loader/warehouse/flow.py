@@ -3,7 +3,7 @@
 A day's load: the lake's latest extract of the day is checked before the load lock is taken
 (where the warehouse reads the parts from the lake itself: Redshift's COPY), then in one
 transaction under the lock: the lake's latest extract again (a concurrent extract may have
-published a newer one meanwhile: that one is loaded, and checked first), the zone and coverage
+published a newer one meanwhile: that one is loaded, and checked first), the zone and load-window
 checks against the load log, the delete of the day's rows, the ingest, the count check, the
 audit row, the commit. A reconcile's load is the same without the delete. Each warehouse module
 supplies only what differs: how it locks and opens the transaction (:meth:`Dialect.locked`), how
@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from loader.dates import utc_now
 from loader.errors import WarehouseError
 from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.tables import LOADED_COLUMNS, RAW_NPS, Column
+from loader.warehouse.base import LoadResult, checked_extract, loads_row
 
 if TYPE_CHECKING:
     from loader.lake import Lake
-    from loader.warehouse import LoadResult
 
 
 class LoadSession(Protocol):
@@ -66,8 +66,6 @@ class Dialect(Protocol):
 
 
 def load_day(dialect: Dialect, lake: Lake, run_date: dt.date) -> LoadResult:
-    from loader.warehouse import LoadResult, checked_extract, loads_row
-
     early = Extract.latest(lake, run_date)
     dialect.check_before_lock(early)
     with dialect.locked(f"loading {run_date}", f"the extract of {run_date}") as session:
@@ -91,8 +89,6 @@ def load_day(dialect: Dialect, lake: Lake, run_date: dt.date) -> LoadResult:
 
 
 def load_corrections(dialect: Dialect, extract: Extract) -> LoadResult:
-    from loader.warehouse import LoadResult, loads_row
-
     manifest = extract.manifest
     dialect.check_before_lock(extract)
     with dialect.locked("loading the corrections", "the reconcile extract") as session:
@@ -107,3 +103,14 @@ def load_corrections(dialect: Dialect, extract: Extract) -> LoadResult:
 def check_count(loaded: int, manifest: Manifest, what: str) -> None:
     if loaded != manifest.rows:
         raise WarehouseError(f"loaded {loaded} {what} but the manifest has {manifest.rows}")
+
+
+class FlowLoads:
+    """The two loads, as every warehouse runs them: its own class (a :class:`Dialect`) supplies
+    the lock and the statements."""
+
+    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
+        return load_day(cast(Dialect, self), lake, run_date)
+
+    def load_corrections(self, extract: Extract) -> LoadResult:
+        return load_corrections(cast(Dialect, self), extract)

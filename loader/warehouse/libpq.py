@@ -1,13 +1,18 @@
 """libpq connections (psycopg2) shared by the PostgreSQL and Redshift warehouses: how the
-loader connects with the profile's settings, and its read-only queries."""
+loader connects with the profile's settings, its read-only queries, and the methods the two
+warehouses share (:class:`LibpqWarehouse`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from loader.dbt_profile import Target
 from loader.errors import WarehouseError, first_line
-from loader.profile import Target
+from loader.load_windows import LoadLog
+from loader.warehouse.base import Certificate, certificate_insert, read_log
+from loader.warehouse.flow import FlowLoads
 
 
 def connect(target: Target) -> Any:
@@ -104,3 +109,28 @@ def insert_rows(conn: Any, sql: str, rows: Sequence[Sequence[object]], what: str
                 cur.execute(sql, tuple(values))
     except psycopg2.Error as exc:
         raise WarehouseError(f"{what} failed: {first_line(exc)}") from None
+
+
+class LibpqWarehouse(FlowLoads):
+    """What the PostgreSQL and Redshift warehouses do alike on their psycopg2 connection."""
+
+    conn: Any
+    raw_schema: str
+
+    def load_log(self, run_date: dt.date) -> LoadLog:
+        return read_log(lambda sql: run_query(self.conn, sql, ()), self.raw_schema, run_date)
+
+    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        return run_query(self.conn, sql, params)
+
+    def query_with_ids(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        return query_with_ids(self.conn, sql, ids)
+
+    def certify(self, certificates: Sequence[Certificate]) -> None:
+        rows = [c.row() for c in certificates]
+        insert_rows(
+            self.conn, certificate_insert(self.raw_schema, "%s"), rows, "recording the certificates"
+        )
+
+    def close(self) -> None:
+        self.conn.close()

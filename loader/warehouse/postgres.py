@@ -10,26 +10,17 @@ from urllib.parse import quote, urlencode
 
 import pyarrow as pa
 
-from loader.coverage import LoadLog
+from loader.dbt_profile import Target
 from loader.errors import WarehouseError, first_line
-from loader.lake import Lake
 from loader.lake.reader import Extract
-from loader.profile import Target
 from loader.tables import NPS_LOADS, Column, arrow_schema
-from loader.warehouse import (
-    Certificate,
-    LoadResult,
-    certificate_insert,
-    flow,
+from loader.warehouse.base import (
     raw_ddl,
     raw_migrations,
-    read_log,
 )
 from loader.warehouse.libpq import (
+    LibpqWarehouse,
     connect,
-    insert_rows,
-    query_with_ids,
-    run_query,
     stream_query,
     tls_settings,
 )
@@ -161,7 +152,7 @@ def ensure_raw(conn: Any, statements: list[str]) -> None:
             cur.execute(statement)
 
 
-class PostgresWarehouse:
+class PostgresWarehouse(LibpqWarehouse):
     def __init__(self, target: Target, raw_schema: str) -> None:
         self.raw_schema = raw_schema
         self.target = target
@@ -170,9 +161,6 @@ class PostgresWarehouse:
         ensure_raw(
             self.conn, raw_ddl(raw_schema) + raw_migrations(raw_schema) + raw_indexes(raw_schema)
         )
-
-    def load_log(self, run_date: dt.date) -> LoadLog:
-        return read_log(lambda sql: run_query(self.conn, sql, ()), self.raw_schema, run_date)
 
     def check_before_lock(self, extract: Extract) -> None:
         """Nothing: each part is checked as the ingest reads it."""
@@ -198,12 +186,6 @@ class PostgresWarehouse:
             conn.rollback()
             raise
 
-    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
-        return flow.load_day(self, lake, run_date)
-
-    def load_corrections(self, extract: Extract) -> LoadResult:
-        return flow.load_corrections(self, extract)
-
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
         return stream_query(self.conn, sql, params)
 
@@ -212,19 +194,7 @@ class PostgresWarehouse:
             self._adbc = connect_adbc(self.target)
         return self._adbc
 
-    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        return run_query(self.conn, sql, params)
-
-    def query_with_ids(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
-        return query_with_ids(self.conn, sql, ids)
-
-    def certify(self, certificates: Sequence[Certificate]) -> None:
-        rows = [c.row() for c in certificates]
-        insert_rows(
-            self.conn, certificate_insert(self.raw_schema, "%s"), rows, "recording the certificates"
-        )
-
     def close(self) -> None:
-        self.conn.close()
+        super().close()
         if self._adbc is not None:
             self._adbc.close()

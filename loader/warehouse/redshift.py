@@ -15,13 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from loader.coverage import LoadLog
+from loader.dbt_profile import Target
 from loader.errors import ConfigError, WarehouseError, first_line
-from loader.lake import Lake
 from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.lake.writer import BOUNDED_COLUMNS
-from loader.profile import Target
 from loader.tables import (
     ADDED_COLUMNS,
     CORRECTION_COLUMNS,
@@ -32,16 +30,15 @@ from loader.tables import (
     Column,
     insert_values,
 )
-from loader.warehouse import (
-    Certificate,
-    LoadResult,
-    certificate_insert,
-    flow,
+from loader.warehouse.base import (
     loads_row,
     raw_ddl,
-    read_log,
 )
-from loader.warehouse.libpq import connect, fetch_query, insert_rows, query_with_ids, run_query
+from loader.warehouse.libpq import (
+    LibpqWarehouse,
+    connect,
+    fetch_query,
+)
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9_.=\-/]*)?$")
 _IAM_ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_\-/]{1,512}$")
@@ -78,7 +75,7 @@ def lock_statement(raw_schema: str) -> Statement:
 
 
 #: Which of the columns later loaders added to the raw tables they already have.
-MISSING_COLUMNS_SQL = (
+PRESENT_COLUMNS_SQL = (
     "select table_name, column_name from information_schema.columns "
     "where table_schema = %s and table_name in ('nps', 'nps_loads')"
 )
@@ -254,7 +251,7 @@ def check_settings(target: Target, lake_url: str) -> None:
 _NEEDS_S3 = "Redshift loads COPY from S3: set --lake / NPS_LAKE_URL to s3://bucket/prefix"
 
 
-class RedshiftWarehouse:
+class RedshiftWarehouse(LibpqWarehouse):
     def __init__(self, target: Target, raw_schema: str) -> None:
         self.raw_schema = raw_schema
         self.iam_role = iam_role(target)
@@ -263,13 +260,10 @@ class RedshiftWarehouse:
         with self.conn, self.conn.cursor() as cur:
             for statement in ddl:
                 cur.execute(statement)
-            cur.execute(MISSING_COLUMNS_SQL, (raw_schema,))
+            cur.execute(PRESENT_COLUMNS_SQL, (raw_schema,))
             present = {(row[0], row[1]) for row in cur.fetchall()}
             for statement in migration_statements(raw_schema, present):
                 cur.execute(statement)
-
-    def load_log(self, run_date: dt.date) -> LoadLog:
-        return read_log(lambda sql: run_query(self.conn, sql, ()), self.raw_schema, run_date)
 
     def check_before_lock(self, extract: Extract) -> None:
         """Every part's size and checksum, before Redshift copies it from S3, and before the
@@ -290,29 +284,8 @@ class RedshiftWarehouse:
         except psycopg2.Error as exc:
             raise WarehouseError(f"{what} into Redshift failed: {first_line(exc)}") from None
 
-    def replace_day(self, lake: Lake, run_date: dt.date) -> LoadResult:
-        return flow.load_day(self, lake, run_date)
-
-    def load_corrections(self, extract: Extract) -> LoadResult:
-        return flow.load_corrections(self, extract)
-
     def stream(self, sql: str, params: Sequence[object]) -> Iterator[tuple[Any, ...]]:
         return fetch_query(self.conn, sql, params)
-
-    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        return run_query(self.conn, sql, params)
-
-    def query_with_ids(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
-        return query_with_ids(self.conn, sql, ids)
-
-    def certify(self, certificates: Sequence[Certificate]) -> None:
-        rows = [c.row() for c in certificates]
-        insert_rows(
-            self.conn, certificate_insert(self.raw_schema, "%s"), rows, "recording the certificates"
-        )
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class _Session:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from loader.settings import source_spec
-from loader.source.pymysql_reader import connect_mysql
+from loader.source.mysql import connect_mysql
 from tests.support.harness import ROOT, Stack, cli, mysql_table
 from tests.support.servers import (
     MariaDB,

@@ -1,21 +1,29 @@
-"""The dbt relations the loader reads (verify), named in one place: the models of this
-project in the dbt target's schema, and the raw tables in the raw schema."""
+"""The tables the loader reads and writes besides raw.nps's load, named in one place: the raw
+tables in the raw schema and this project's models in the dbt target's schema."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from loader.identifiers import validate_warehouse_identifier
 
+if TYPE_CHECKING:
+    from loader.settings import Settings
+
 
 @dataclass(frozen=True)
-class Relations:
+class TableNames:
     schema: str  # the dbt target's schema (the models)
     raw_schema: str  # the loader's raw schema
 
     def __post_init__(self) -> None:
         validate_warehouse_identifier(self.schema, "the dbt target schema")
         validate_warehouse_identifier(self.raw_schema, "--raw-schema")
+
+    @classmethod
+    def of(cls, settings: Settings) -> TableNames:
+        return cls(settings.warehouse_target().schema, settings.raw_schema)
 
     @property
     def loads(self) -> str:

@@ -1,4 +1,4 @@
-"""The rule that loaded windows leave no instant unread, on its own (loader/coverage.py)."""
+"""The rule that loaded windows leave no instant unread, on its own (loader/load_windows.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loader.coverage import LoadedWindow, LoadLog, check, check_zone, widen
 from loader.dates import Window
 from loader.errors import ConfigError
+from loader.load_windows import LoadedWindow, LoadLog, check, check_zone, widen
 
 D = dt.date(2021, 7, 1)
 H = dt.timedelta(hours=1)
