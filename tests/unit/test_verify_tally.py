@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from loader import verify
+from loader import source_tally
 from loader.settings import source_spec
 from tests.support.harness import sqlite_source
 
@@ -35,7 +35,7 @@ def test_verify_counts_the_source_as_it_streams(
         ),
     )
     peak = 0
-    real = verify.read_rows
+    real = source_tally.read_rows
 
     def watched(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         nonlocal peak
@@ -43,9 +43,11 @@ def test_verify_counts_the_source_as_it_streams(
             peak = max(peak, pa.total_allocated_bytes())
             yield batch
 
-    monkeypatch.setattr(verify, "read_rows", watched)
+    monkeypatch.setattr(source_tally, "read_rows", watched)
     before = pa.total_allocated_bytes()
-    result = verify.tally(source_spec(f"sqlite:///{path}"), D, D, "UTC", dt.datetime(2021, 9, 17))
+    result = source_tally.tally(
+        source_spec(f"sqlite:///{path}"), D, D, "UTC", dt.datetime(2021, 9, 17)
+    )
     assert sum(map(sum, result.counts.values())) == rows
     whole_range = rows * (8 + 8 + 8 + 1 + 2)  # what holding every row at once would take
     assert peak - before < whole_range * 0.4, (peak - before, whole_range)
