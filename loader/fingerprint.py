@@ -35,6 +35,7 @@ from loader.dates import UTC, local_midnight_utc, wall_clock_bounds
 from loader.errors import SourceError
 from loader.source.spec import SourceSpec
 from loader.source.url import sqlite_path
+from loader.tables import DELETED
 
 if TYPE_CHECKING:
     from loader.warehouse import Warehouse
@@ -220,7 +221,7 @@ def warehouse_prints(
     last: dt.date,
     zone: str,
     source_zone: str,
-    where: str = "_correction is null or _correction <> 'deleted_from_source'",
+    where: str = f"_correction is null or _correction <> '{DELETED}'",
     day_column: str | None = "response_date",
 ) -> dict[dt.date, DayPrint]:
     """The fingerprint of each day of ``first..last`` of ``relation`` (the current state: id,

@@ -105,6 +105,10 @@ CORRECTION_SCHEMA = pa.schema(
     [pa.field(c.name, c.arrow, nullable=c.nullable) for c in CORRECTION_COLUMNS]
 )
 
+#: What a reconcile correction corrects, in raw.nps._correction (macros/nps_daily_counts.sql
+#: reads the first; tests/unit/test_front_door.py holds the two spellings equal).
+DELETED, DIFFERS, NEVER_LOADED = "deleted_from_source", "content_differs", "never_loaded"
+
 #: What a load is, in raw.nps_loads.kind and an extract's manifest: a day's or a reconcile's.
 LoadKind = Literal["day", "reconcile"]
 #: Selects the loads of days (the windows load_windows and verify read), not reconciles.

@@ -22,7 +22,7 @@
         {%- do nps_monitor_weeks() -%}
         {%- do nps_low_volume_ratio() -%}
         {%- do nps_unusual_z() -%}
-        {%- if var('nps_monitor_severity', 'warn') not in ('warn', 'error') -%}
+        {%- if var('nps_monitor_severity') not in ('warn', 'error') -%}
             {{ exceptions.raise_compiler_error("var nps_monitor_severity must be warn or error, got '" ~ var('nps_monitor_severity') ~ "'") }}
         {%- endif -%}
         {%- if flags.WHICH in ('run', 'build') -%}

@@ -58,7 +58,7 @@
 {% macro nps_acquire_run_lock() %}
     {%- if execute and nps_takes_run_lock() -%}
         {%- set lock = nps_run_lock_relation() -%}
-        {%- set timeout = var('nps_run_lock_timeout_minutes', 60) | int -%}
+        {%- set timeout = var('nps_run_lock_timeout_minutes') | int -%}
         {%- set now = dbt.current_timestamp() -%}
         {%- do run_query(
             "create table if not exists " ~ lock ~ " (invocation_id varchar(64) not null, "

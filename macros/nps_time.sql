@@ -41,7 +41,7 @@
 
 {% macro nps_reporting_timezone() %}
     {#- The IANA zone whose calendar days response_date / response_month follow. -#}
-    {%- set zone = var('reporting_timezone', 'UTC') | string | trim -%}
+    {%- set zone = var('reporting_timezone') | string | trim -%}
     {%- if zone | upper in ('UTC', 'ETC/UTC', 'Z', '') -%}
         {{ return('UTC') }}
     {%- endif -%}

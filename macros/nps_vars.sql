@@ -52,7 +52,7 @@
 
 {% macro nps_min_responses() %}
     {#- var nps_min_responses: below this many responses a row is flagged is_small_sample. -#}
-    {%- set value = var('nps_min_responses', 30) | string | trim -%}
+    {%- set value = var('nps_min_responses') | string | trim -%}
     {%- if not modules.re.match('^[0-9]+$', value) or value | int < 1 -%}
         {{ exceptions.raise_compiler_error("var nps_min_responses must be a whole number of responses, 1 or more, got '" ~ value ~ "'") }}
     {%- endif -%}
@@ -63,7 +63,7 @@
 {#- The day monitors' thresholds (nps_day_monitors), validated like nps_min_responses. -#}
 
 {% macro nps_monitor_weeks() %}
-    {%- set value = var('nps_monitor_weeks', 4) | string | trim -%}
+    {%- set value = var('nps_monitor_weeks') | string | trim -%}
     {%- if not modules.re.match('^[0-9]+$', value) or value | int < 1 -%}
         {{ exceptions.raise_compiler_error("var nps_monitor_weeks must be a whole number of weeks, 1 or more, got '" ~ value ~ "'") }}
     {%- endif -%}
@@ -71,8 +71,8 @@
 {% endmacro %}
 
 
-{% macro nps_positive_number_var(name, default) %}
-    {%- set value = var(name, default) | string | trim -%}
+{% macro nps_positive_number_var(name) %}
+    {%- set value = var(name) | string | trim -%}
     {%- if not modules.re.match('^[0-9]+(\\.[0-9]+)?$', value) or value | float <= 0 -%}
         {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a positive number, got '" ~ value ~ "'") }}
     {%- endif -%}
@@ -81,10 +81,10 @@
 
 
 {% macro nps_low_volume_ratio() %}
-    {{ return(nps_positive_number_var('nps_low_volume_ratio', 0.5)) }}
+    {{ return(nps_positive_number_var('nps_low_volume_ratio')) }}
 {% endmacro %}
 
 
 {% macro nps_unusual_z() %}
-    {{ return(nps_positive_number_var('nps_unusual_z', 1.96)) }}
+    {{ return(nps_positive_number_var('nps_unusual_z')) }}
 {% endmacro %}

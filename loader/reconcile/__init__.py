@@ -43,16 +43,13 @@ from loader.reconcile.guards import (
     guard,
 )
 from loader.reconcile.model import (
-    DELETED,
-    DIFFERS,
-    NEVER_LOADED,
     Comparison,
     DayReport,
     day_state_sql,
     ids_state_sql,
 )
 from loader.settings import Settings
-from loader.tables import CORRECTION_SCHEMA
+from loader.tables import CORRECTION_SCHEMA, DELETED, DIFFERS, NEVER_LOADED
 from loader.warehouse import LoadResult
 
 __all__ = [

@@ -15,9 +15,6 @@ from loader.errors import SourceError
 from loader.fingerprint import DayPrint, equal_days
 from loader.loaded_days import loaded_days
 from loader.reconcile.model import (
-    DELETED,
-    DIFFERS,
-    NEVER_LOADED,
     Comparison,
     Content,
     Stored,
@@ -28,7 +25,7 @@ from loader.reconcile.model import (
 from loader.settings import Settings
 from loader.source import RowFilter, read_rows
 from loader.table_names import TableNames
-from loader.tables import CORRECTION_SCHEMA
+from loader.tables import CORRECTION_SCHEMA, DELETED, DIFFERS, NEVER_LOADED
 from loader.warehouse import Warehouse
 
 

@@ -12,8 +12,6 @@ from loader.settings import Settings
 from loader.table_names import TableNames
 from loader.warehouse import Warehouse, id_ranges
 
-DELETED, DIFFERS, NEVER_LOADED = "deleted_from_source", "content_differs", "never_loaded"
-
 #: (created_at, modified, deleted, score): what is compared
 Content = tuple[Any, Any, bool, Any]
 

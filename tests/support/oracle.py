@@ -11,12 +11,19 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 Counts = tuple[int, int, int, int, Decimal]  # responses, promoters, passives, detractors, nps
 Interval = tuple[Decimal, Decimal, bool]  # nps_ci_low, nps_ci_high, is_small_sample
 Change = tuple[Decimal | None, Decimal | None, bool | None]  # previous_nps, nps_change, significant
-MIN_RESPONSES = 30  # var nps_min_responses' default
+ROOT = Path(__file__).resolve().parents[2]
+#: var nps_min_responses, as dbt_project.yml sets it
+MIN_RESPONSES = int(
+    yaml.safe_load((ROOT / "dbt_project.yml").read_text())["vars"]["nps_min_responses"]
+)
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,12 @@ def test_make_install_lets_dbt_refuse_an_unquoted_impossible_date_in_one_line(
         said[vars_] = [line for line in out.stdout.splitlines() if "not a real date" in line]
     assert said["{run_date: 2021-13-01}"] == said['{run_date: "2021-13-01"}']
     assert said['{run_date: "2021-13-01"}'] == ["  var run_date is not a real date: '2021-13-01'"]
+
+
+def test_the_facts_two_languages_share_are_spelled_alike() -> None:
+    """Where Python and SQL must agree on a value, each spells it once and this holds the two
+    equal: the correction a hard delete gets (loader/tables.py, macros/nps_daily_counts.sql)."""
+    from loader.tables import DELETED
+
+    counts = (ROOT / "macros" / "nps_daily_counts.sql").read_text()
+    assert f"_correction = '{DELETED}'" in counts
