@@ -89,77 +89,41 @@
 {%- endmacro %}
 
 
-{% macro nps_restatement_reasons(plan) -%}
-changes as (
-
-    select
-        response_date,
-        previous_response_date,
-        category,
-        previous_category,
-        is_deleted,
-        _correction,
-        (not is_deleted and reject_reason is null) as is_counted,
-        previous_category is not null as was_counted
-
-    from {{ ref('int_nps_responses_current') }}
-    where _batch_at > {{ nps_timestamp_literal(plan.since) }}
-
-),
-
-classified as (
-
-    {#- one row per change and day it touches: (day, reason) -#}
-    select response_date, 'responses_added' as reason from changes
-    where is_counted and not was_counted
-    union all
-    select
-        previous_response_date as response_date,
-        case
-            when is_deleted and _correction = 'deleted_from_source' then 'removed_by_reconcile'
-            when is_deleted then 'removed_by_delete'
-            else 'removed_as_invalid'
-        end as reason
-    from changes
-    where was_counted and not is_counted
-    union all
-    select response_date, 'moved_between_categories' as reason from changes
-    where is_counted and was_counted and previous_response_date = response_date and previous_category != category
-    union all
-    select response_date, 'moved_from_another_day' as reason from changes
-    where is_counted and was_counted and previous_response_date != response_date
-    union all
-    select previous_response_date as response_date, 'moved_to_another_day' as reason from changes
-    where is_counted and was_counted and previous_response_date != response_date
-
-),
-
-reasons as (
-
-    select
-        response_date,
-        {%- for reason in nps_reasons() %}
-        sum(case when reason = '{{ reason }}' then 1 else 0 end) as {{ reason }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
-    from classified
-    group by response_date
-
-),
+{% macro nps_recount_filter(plan) -%}
+    {#- Which days this run recounts, as a filter on response_date: every day, the plan's days,
+        or none. -#}
+    {%- if plan.recount_all -%}
+        1 = 1
+    {%- elif plan.dates -%}
+        response_date in ({{ nps_date_list(plan.dates) }})
+    {%- else -%}
+        1 = 0
+    {%- endif -%}
 {%- endmacro %}
 
 
-{% macro nps_unknown_reasons() -%}
-reasons as (
+{% macro nps_reasons_known(plan) -%}
+    {#- The reasons are known when the run recounts the days the changes touched. -#}
+    {{- return(not plan.recount_all and plan.dates | length > 0 and not nps_rebuilding()) -}}
+{%- endmacro %}
 
-    select
-        cast(null as date) as response_date,
-        {%- for reason in nps_reasons() %}
-        cast(null as {{ dbt.type_bigint() }}) as {{ reason }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    where 1 = 0
 
-),
+{% macro nps_changes_filter(plan) -%}
+    {#- The responses written since the last count, whose reasons this run records (none when
+        the reasons are not known). -#}
+    {%- if nps_reasons_known(plan) -%}
+        _batch_at > {{ nps_timestamp_literal(plan.since) }}
+    {%- else -%}
+        1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro nps_reason_sums(reason) -%}
+    {#- One count per reason of a (response_date, reason) relation. -#}
+    {%- for r in nps_reasons() %}
+        sum(case when {{ reason }} = '{{ r }}' then 1 else 0 end) as {{ r }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 
@@ -175,17 +139,21 @@ reasons as (
 {%- endmacro %}
 
 
-{% macro nps_stored_counts() -%}
-    {#- the stored rows a recount of every day compares with: none after a rebuild -#}
-    {%- if not nps_rebuilding() -%}
-        select * from {{ this }}
-    {%- else -%}
+{% macro nps_category_counts(responses) -%}
+    {#- responses, promoters, passives, detractors (nps_counts) of the joined ``responses``. -#}
+    count({{ responses }}.id) as responses,
+    {%- for category in ['promoter', 'passive', 'detractor'] %}
+        coalesce(sum(case when {{ responses }}.category = '{{ category }}' then 1 else 0 end), 0) as {{ category }}s{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro nps_no_counts() -%}
+    {#- A day's counts, no row: what a rebuild compares with (int_nps_daily_counts' stored). -#}
     select
         cast(null as date) as response_date,
-        cast(null as {{ dbt.type_bigint() }}) as responses,
-        cast(null as {{ dbt.type_bigint() }}) as promoters,
-        cast(null as {{ dbt.type_bigint() }}) as passives,
-        cast(null as {{ dbt.type_bigint() }}) as detractors
+        {%- for m in nps_counts() %}
+        cast(null as {{ dbt.type_bigint() }}) as {{ m }}{{ ',' if not loop.last }}
+        {%- endfor %}
     where 1 = 0
-    {%- endif -%}
 {%- endmacro %}

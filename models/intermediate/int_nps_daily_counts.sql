@@ -21,109 +21,128 @@
     Each recounted row also keeps what the day showed before (previous_*: null when it had no
     row) and why it changed (responses_added, removed_by_delete, ...: null when the previous state
     is not known), which nps_restatements records.
+
+    The plan (macros/nps_daily_counts.sql) decides only the filters: which days are recounted,
+    and whether the changes' reasons are known.
 -#}
 
 {%- set plan = nps_daily_counts_plan() %}
 
 with
 
-{% if plan.recount_all %}
-
 responses as (
 
     select * from {{ ref('int_nps_responses_current') }}
-
-),
-
-changed_dates as (
-
-    select distinct response_date from responses
-    where response_date is not null
-    {% if not nps_rebuilding() -%}
-        union
-        select response_date from {{ this }}
-    {%- endif %}
+    where {{ nps_recount_filter(plan) }}
 
 ),
 
 stored as (
 
-    {{ nps_stored_counts() }}
-
-),
-
-{{ nps_unknown_reasons() }}
-
-{% elif plan.dates %}
-
-responses as (
-
-    select * from {{ ref('int_nps_responses_current') }}
-    where response_date in ({{ nps_date_list(plan.dates) }})
-
-),
-
-changed_dates as (
-
-    {% for d in plan.dates -%}
-        select cast('{{ d }}' as date) as response_date
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-stored as (
-
+    {#- what the recounted days showed before: nothing on a rebuild -#}
+    {% if nps_rebuilding() %}
+    {{ nps_no_counts() }}
+    {% else %}
     select * from {{ this }}
-    where response_date in ({{ nps_date_list(plan.dates) }})
+    where {{ nps_recount_filter(plan) }}
+    {% endif %}
 
 ),
 
-{{ nps_restatement_reasons(plan) }}
+recounted_dates as (
 
-{% else %}
-
-responses as (
-
-    select * from {{ ref('int_nps_responses_current') }}
-    where 1 = 0
-
-),
-
-changed_dates as (
-
+    {#- the days of the responses, and the days that had a row (they may have lost them all) -#}
     select response_date from responses
+    where response_date is not null
+    union
+    select response_date from stored
 
 ),
 
-stored as (
+changes as (
 
-    select * from {{ this }}
-    where 1 = 0
+    {#- the responses written since the last count, where they were counted before and now -#}
+    select
+        response_date,
+        previous_response_date,
+        category,
+        previous_category,
+        is_deleted,
+        _correction,
+        (not is_deleted and reject_reason is null) as is_counted,
+        previous_category is not null as was_counted
+
+    from {{ ref('int_nps_responses_current') }}
+    where {{ nps_changes_filter(plan) }}
 
 ),
 
-{{ nps_unknown_reasons() }}
+classified as (
 
-{% endif %}
+    {#- one row per change and day it touches: (day, reason) -#}
+    select
+        response_date,
+        'responses_added' as reason
+    from changes
+    where is_counted and not was_counted
+    union all
+    select
+        previous_response_date as response_date,
+        case
+            when is_deleted and _correction = 'deleted_from_source' then 'removed_by_reconcile'
+            when is_deleted then 'removed_by_delete'
+            else 'removed_as_invalid'
+        end as reason
+    from changes
+    where was_counted and not is_counted
+    union all
+    select
+        response_date,
+        'moved_between_categories' as reason
+    from changes
+    where
+        is_counted and was_counted
+        and previous_response_date = response_date and previous_category != category
+    union all
+    select
+        response_date,
+        'moved_from_another_day' as reason
+    from changes
+    where is_counted and was_counted and previous_response_date != response_date
+    union all
+    select
+        previous_response_date as response_date,
+        'moved_to_another_day' as reason
+    from changes
+    where is_counted and was_counted and previous_response_date != response_date
+
+),
+
+reasons as (
+
+    select
+        response_date,
+        {{- nps_reason_sums('reason') }}
+
+    from classified
+    group by response_date
+
+),
 
 counted as (
 
     select
-        changed_dates.response_date,
-        count(valid_responses.id) as responses,
-        coalesce(sum(case when valid_responses.category = 'promoter' then 1 else 0 end), 0) as promoters,
-        coalesce(sum(case when valid_responses.category = 'passive' then 1 else 0 end), 0) as passives,
-        coalesce(sum(case when valid_responses.category = 'detractor' then 1 else 0 end), 0) as detractors
+        recounted_dates.response_date,
+        {{ nps_category_counts('valid_responses') }}
 
-    from changed_dates
+    from recounted_dates
     left join responses as valid_responses
         on
-            changed_dates.response_date = valid_responses.response_date
+            recounted_dates.response_date = valid_responses.response_date
             and not valid_responses.is_deleted
             and valid_responses.reject_reason is null
 
-    group by changed_dates.response_date
+    group by recounted_dates.response_date
 
 ),
 
@@ -131,17 +150,15 @@ final as (
 
     select
         counted.response_date,
-        cast(counted.responses as {{ dbt.type_bigint() }}) as responses,
-        cast(counted.promoters as {{ dbt.type_bigint() }}) as promoters,
-        cast(counted.passives as {{ dbt.type_bigint() }}) as passives,
-        cast(counted.detractors as {{ dbt.type_bigint() }}) as detractors,
+        {%- for m in nps_counts() %}
+        cast(counted.{{ m }} as {{ dbt.type_bigint() }}) as {{ m }},
+        {%- endfor %}
         {{ nps_counted_through(plan) }} as _batch_at,
         -- what the day showed before this recount (null: it had no row), and why it changed
-        stored.responses as previous_responses,
-        stored.promoters as previous_promoters,
-        stored.passives as previous_passives,
-        stored.detractors as previous_detractors,
-        {{ nps_reason_columns('reasons', known=not plan.recount_all and not nps_rebuilding()) }}
+        {%- for m in nps_counts() %}
+        stored.{{ m }} as previous_{{ m }},
+        {%- endfor %}
+        {{ nps_reason_columns('reasons', known=nps_reasons_known(plan)) }}
 
     from counted
     left join stored on counted.response_date = stored.response_date
