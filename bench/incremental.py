@@ -125,9 +125,9 @@ def measure(
             lambda execute=execute, raw=raw, n=n: execute(history_sql(kind, raw, n))
         )
         if kind == "postgres":
-            from loader.warehouse.postgres import raw_indexes
+            from loader.upgrade import postgres_indexes
 
-            execute([*raw_indexes(raw), f"analyze {raw}.nps"])  # as the loader leaves raw
+            execute([*postgres_indexes(raw), f"analyze {raw}.nps"])  # as the loader leaves raw
         if kind == "redshift":
             pg_vacuum(env.pg, [f"{raw}.nps"])  # statistics, as the loader's loads leave them
         statement_log = env.workdir / f"statements-{name}.jsonl"

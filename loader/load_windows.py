@@ -24,7 +24,6 @@ from typing import Any
 
 from loader.dates import Window, as_date
 from loader.errors import ConfigError
-from loader.tables import DAY_LOADS
 
 
 @dataclass(frozen=True)
@@ -59,20 +58,6 @@ class LoadLog:
             if day not in latest or loaded_at > latest[day][0]:
                 latest[day] = (loaded_at, LoadedWindow(day, _naive(start), _naive(end)))
         return cls({day: window for day, (_, window) in latest.items()}, zone, origin)
-
-
-def log_queries(raw_schema: str, run_date: dt.date, has_kind: bool = True) -> tuple[str, str]:
-    """The two reads of ``raw.nps_loads`` a :class:`LoadLog` is built from (no parameters: the
-    dates are formatted from date objects, never from input). Reconciles are not windows: left
-    out (``has_kind`` False: a table of an older loader, which holds days only)."""
-    first, last = run_date - dt.timedelta(days=1), run_date + dt.timedelta(days=1)
-    return (
-        f"select run_date, window_start, window_end, loaded_at from {raw_schema}.nps_loads "
-        f"where run_date between date '{first.isoformat()}' and date '{last.isoformat()}'"
-        + (f" and {DAY_LOADS}" if has_kind else ""),
-        f"select reporting_timezone from {raw_schema}.nps_loads "
-        "where reporting_timezone is not null order by loaded_at desc limit 1",
-    )
 
 
 def _naive(value: Any) -> dt.datetime:

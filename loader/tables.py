@@ -80,17 +80,11 @@ NPS_CERTIFICATIONS: tuple[Column, ...] = (
     Column("command", "varchar(16)", pa.string(), nullable=False),
 )
 
-#: Columns later versions added to a table, appended at its end (tables made by older loaders
-#: get them by ``alter table ... add column``).
-ADDED_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "nps": tuple(c for c in RAW_NPS if c.name in ("_supersedes", "_correction")),
-    "nps_loads": tuple(
-        c for c in NPS_LOADS if c.name in ("reporting_timezone", "kind", "source_timezone")
-    ),
-}
-
-#: raw.nps's columns that a day's load fills (the corrections' two stay null).
-LOADED_COLUMNS: tuple[Column, ...] = tuple(c for c in RAW_NPS if c not in ADDED_COLUMNS["nps"])
+#: raw.nps's columns that a day's load fills (the corrections' two stay null). Columns a later
+#: version added sit at a table's end (loader/upgrade.py adds them to older tables).
+LOADED_COLUMNS: tuple[Column, ...] = tuple(
+    c for c in RAW_NPS if c.name not in ("_supersedes", "_correction")
+)
 
 #: What a reconcile writes to the lake: the corrected rows as the source has them (or, for a
 #: response deleted from the source, its last loaded version flagged deleted), the day it
@@ -105,7 +99,7 @@ CORRECTION_SCHEMA = pa.schema(
     [pa.field(c.name, c.arrow, nullable=c.nullable) for c in CORRECTION_COLUMNS]
 )
 
-#: What a reconcile correction corrects, in raw.nps._correction (macros/nps_daily_counts.sql
+#: What a reconcile correction corrects, in raw.nps._correction (int_nps_daily_counts.sql
 #: reads the first; tests/unit/test_front_door.py holds the two spellings equal).
 DELETED, DIFFERS, NEVER_LOADED = "deleted_from_source", "content_differs", "never_loaded"
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from loader import __version__
 from loader.errors import LakeError
 from loader.tables import LoadKind
+from loader.upgrade import manifest_body
 
 MANIFEST_VERSION = 1
 
@@ -56,7 +57,7 @@ class Manifest:
     loader_version: str = __version__
     copy_manifest_key: str = ""
     manifest_version: int = MANIFEST_VERSION
-    #: the reporting zone whose day the window is (None in manifests of older loaders)
+    #: the reporting zone whose day the window is (what older manifests lack: loader/upgrade.py)
     reporting_timezone: str | None = None
     #: made with --change-reporting-timezone: its load may switch the warehouse's zone
     changes_reporting_timezone: bool = False
@@ -66,9 +67,9 @@ class Manifest:
     end_date: dt.date | None = None
     #: per timestamp column, the smallest and largest value in the parts (ISO text; None when
     #: every value is NULL): a warehouse that maps the Parquet types itself (Redshift's COPY)
-    #: checks what it staged against them. None in manifests of older loaders.
+    #: checks what it staged against them.
     bounds: dict[str, tuple[str | None, str | None]] | None = None
-    #: the zone the source's naive DATETIME values were read in (None in older manifests)
+    #: the zone the source's naive DATETIME values were read in
     source_timezone: str | None = None
 
     def to_json(self) -> builtins.bytes:
@@ -81,7 +82,7 @@ class Manifest:
     @classmethod
     def from_json(cls, data: builtins.bytes, where: str) -> Manifest:
         try:
-            body = json.loads(data)
+            body = manifest_body(json.loads(data))
             return cls(
                 run_date=dt.date.fromisoformat(body["run_date"]),
                 extract_id=str(body["extract_id"]),
@@ -96,14 +97,14 @@ class Manifest:
                 loader_version=str(body["loader_version"]),
                 copy_manifest_key=str(body["copy_manifest_key"]),
                 manifest_version=int(body["manifest_version"]),
-                reporting_timezone=body.get("reporting_timezone"),
-                changes_reporting_timezone=bool(body.get("changes_reporting_timezone", False)),
-                kind="reconcile" if body.get("kind") == "reconcile" else "day",
-                end_date=dt.date.fromisoformat(body["end_date"]) if body.get("end_date") else None,
-                source_timezone=body.get("source_timezone"),
+                reporting_timezone=body["reporting_timezone"],
+                changes_reporting_timezone=bool(body["changes_reporting_timezone"]),
+                kind="reconcile" if body["kind"] == "reconcile" else "day",
+                end_date=dt.date.fromisoformat(body["end_date"]) if body["end_date"] else None,
+                source_timezone=body["source_timezone"],
                 bounds=(
                     {str(k): (v[0], v[1]) for k, v in body["bounds"].items()}
-                    if body.get("bounds")
+                    if body["bounds"]
                     else None
                 ),
             )

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from loader.lake.manifest import Manifest
 from loader.tables import (
-    ADDED_COLUMNS,
     NPS_CERTIFICATIONS,
     NPS_LOADS,
     RAW_NPS,
@@ -22,7 +21,8 @@ from loader.tables import (
 if TYPE_CHECKING:
     from loader.lake import Lake
 from loader.lake.reader import Extract
-from loader.load_windows import LoadLog, check, check_zone, log_queries
+from loader.load_windows import LoadLog, check, check_zone
+from loader.upgrade import load_log_queries
 
 
 @dataclass(frozen=True)
@@ -123,16 +123,6 @@ def certificate_insert(raw_schema: str, placeholder: str) -> str:
     return insert_values(f"{raw_schema}.nps_certifications", NPS_CERTIFICATIONS, placeholder)
 
 
-def raw_migrations(raw_schema: str) -> list[str]:
-    """Columns added to raw tables made by older loaders (DuckDB and PostgreSQL syntax; Redshift
-    has no ``add column if not exists``: see the Redshift module)."""
-    return [
-        f"alter table {raw_schema}.{table} add column if not exists {column.name} {column.sql}"
-        for table, columns in ADDED_COLUMNS.items()
-        for column in columns
-    ]
-
-
 def loads_row(manifest: Manifest, replaced: int, loaded_at: dt.datetime) -> tuple[object, ...]:
     """This load's raw.nps_loads row, in the table's column order."""
     return row(
@@ -168,9 +158,13 @@ def checked_extract(
     return extract, log
 
 
+#: raw.nps_loads' columns in a warehouse the loader has opened to write (upgraded)
+ALL_COLUMNS = frozenset(c.name for c in NPS_LOADS)
+
+
 def read_log(
     run: Callable[[str], list[tuple[Any, ...]]], raw_schema: str, run_date: dt.date
 ) -> LoadLog:
-    windows_sql, zone_sql = log_queries(raw_schema, run_date)
-    zones = run(zone_sql)
+    windows_sql, zone_sql = load_log_queries(raw_schema, run_date, ALL_COLUMNS)
+    zones = run(zone_sql) if zone_sql else []
     return LoadLog.from_rows(run(windows_sql), str(zones[0][0]) if zones else None)

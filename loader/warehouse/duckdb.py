@@ -16,13 +16,13 @@ import duckdb
 from loader.dbt_profile import Target
 from loader.errors import LakeError, WarehouseError, first_line
 from loader.lake.reader import Extract
-from loader.load_windows import LoadLog, log_queries
+from loader.load_windows import LoadLog
 from loader.tables import NPS_LOADS, Column, insert_values
+from loader.upgrade import add_columns, load_log_queries
 from loader.warehouse.base import (
     Certificate,
     certificate_insert,
     raw_ddl,
-    raw_migrations,
     read_log,
 )
 from loader.warehouse.flow import FlowLoads
@@ -36,7 +36,7 @@ class DuckDBWarehouse(FlowLoads):
         self.con = _connect_waiting(
             self.path, float(os.environ.get("NPS_DUCKDB_LOCK_TIMEOUT", "60"))
         )
-        for statement in raw_ddl(raw_schema) + raw_migrations(raw_schema):
+        for statement in raw_ddl(raw_schema) + add_columns(raw_schema):
             self.con.execute(statement)
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -193,16 +193,12 @@ def peek_load_log(path: str, raw_schema: str, run_date: dt.date) -> LoadLog | No
         }
         if not present:
             return LoadLog({}, None)
-        if "reporting_timezone" not in present:  # made by an older loader: no zone recorded
-            windows_sql, _ = log_queries(raw_schema, run_date, has_kind=False)
-            return LoadLog.from_rows(con.execute(windows_sql).fetchall(), None)
-        if "kind" not in present:  # made by an older loader: no reconciles either
-            windows_sql, zone_sql = log_queries(raw_schema, run_date, has_kind=False)
-            zones = con.execute(zone_sql).fetchall()
-            return LoadLog.from_rows(
-                con.execute(windows_sql).fetchall(), str(zones[0][0]) if zones else None
-            )
-        return read_log(lambda sql: list(con.execute(sql).fetchall()), raw_schema, run_date)
+        # read as an older loader left it: the peek never writes (loader/upgrade.py)
+        windows_sql, zone_sql = load_log_queries(raw_schema, run_date, present)
+        zones = con.execute(zone_sql).fetchall() if zone_sql else []
+        return LoadLog.from_rows(
+            con.execute(windows_sql).fetchall(), str(zones[0][0]) if zones else None
+        )
     finally:
         con.close()
 

@@ -14,9 +14,9 @@ from loader.dbt_profile import Target
 from loader.errors import WarehouseError, first_line
 from loader.lake.reader import Extract
 from loader.tables import NPS_LOADS, Column, arrow_schema
+from loader.upgrade import add_columns, postgres_indexes
 from loader.warehouse.base import (
     raw_ddl,
-    raw_migrations,
 )
 from loader.warehouse.libpq import (
     LibpqWarehouse,
@@ -128,23 +128,6 @@ class _Session:
         self.cur.adbc_ingest("nps_loads", table, mode="append", db_schema_name=self.raw)
 
 
-def raw_indexes(raw_schema: str) -> list[str]:
-    """BRIN indexes for what reads raw.nps by load: a day's replacement and dbt's batch
-    (``_run_date``), the since-last-run watermark (``_loaded_at``). Each load appends its rows
-    together, so block ranges summarize them well; a BRIN index costs a load little, where with
-    the two B-trees of earlier versions a 2M-row ``nps-loader run`` took 5.5 s instead of 3.7 s.
-    ``minmax_multi`` keeps a range useful when a re-loaded day fills holes that another day's
-    replacement left. The B-trees of earlier versions are dropped."""
-    return [
-        f"create index if not exists nps_run_date_brin on {raw_schema}.nps "
-        "using brin (_run_date date_minmax_multi_ops)",
-        f"create index if not exists nps_loaded_at_brin on {raw_schema}.nps "
-        "using brin (_loaded_at timestamp_minmax_multi_ops)",
-        f"drop index if exists {raw_schema}.nps_run_date_idx",
-        f"drop index if exists {raw_schema}.nps_loaded_at_idx",
-    ]
-
-
 def ensure_raw(conn: Any, statements: list[str]) -> None:
     with conn, conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
@@ -159,7 +142,7 @@ class PostgresWarehouse(LibpqWarehouse):
         self.conn = connect(target)
         self._adbc: Any = None
         ensure_raw(
-            self.conn, raw_ddl(raw_schema) + raw_migrations(raw_schema) + raw_indexes(raw_schema)
+            self.conn, raw_ddl(raw_schema) + add_columns(raw_schema) + postgres_indexes(raw_schema)
         )
 
     def check_before_lock(self, extract: Extract) -> None:

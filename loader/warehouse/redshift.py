@@ -21,7 +21,6 @@ from loader.lake.manifest import Manifest
 from loader.lake.reader import Extract
 from loader.lake.writer import BOUNDED_COLUMNS
 from loader.tables import (
-    ADDED_COLUMNS,
     CORRECTION_COLUMNS,
     LOADED_COLUMNS,
     NPS_LOADS,
@@ -30,6 +29,7 @@ from loader.tables import (
     Column,
     insert_values,
 )
+from loader.upgrade import PRESENT_COLUMNS_SQL, missing_columns
 from loader.warehouse.base import (
     loads_row,
     raw_ddl,
@@ -72,24 +72,6 @@ def copy_statement(copy_manifest_uri: str, iam_role: str) -> Statement:
 def lock_statement(raw_schema: str) -> Statement:
     """Concurrent loaders queue here; Redshift has no advisory locks."""
     return Statement(f"lock table {raw_schema}.nps")
-
-
-#: Which of the columns later loaders added to the raw tables they already have.
-PRESENT_COLUMNS_SQL = (
-    "select table_name, column_name from information_schema.columns "
-    "where table_schema = %s and table_name in ('nps', 'nps_loads')"
-)
-
-
-def migration_statements(raw_schema: str, present: set[tuple[str, str]]) -> list[str]:
-    """Redshift has no ``add column if not exists``: add what ``present`` ((table, column) of
-    the raw tables) lacks."""
-    return [
-        f"alter table {raw_schema}.{table} add column {column.name} {column.sql}"
-        for table, columns in ADDED_COLUMNS.items()
-        for column in columns
-        if (table, column.name) not in present
-    ]
 
 
 def delete_statement(raw_schema: str, run_date: dt.date) -> Statement:
@@ -262,7 +244,7 @@ class RedshiftWarehouse(LibpqWarehouse):
                 cur.execute(statement)
             cur.execute(PRESENT_COLUMNS_SQL, (raw_schema,))
             present = {(row[0], row[1]) for row in cur.fetchall()}
-            for statement in migration_statements(raw_schema, present):
+            for statement in missing_columns(raw_schema, present):
                 cur.execute(statement)
 
     def check_before_lock(self, extract: Extract) -> None:

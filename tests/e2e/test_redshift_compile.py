@@ -21,12 +21,12 @@ import pytest
 
 from loader.demo import generate_events, state_as_of
 from loader.reconcile import day_state_sql, ids_state_sql
+from loader.upgrade import missing_columns
 from loader.warehouse import raw_ddl
 from loader.warehouse.redshift import (
     RAW_TABLE_SUFFIX,
     correction_statements,
     load_statements,
-    migration_statements,
 )
 from tests.support.harness import environ
 from tests.support.samples import LOADED_AT, ROLE, URI, manifest
@@ -158,7 +158,7 @@ def test_every_model_test_and_load_statement_compiles_for_redshift(
     reconcile_manifest = dataclasses.replace(manifest(), kind="reconcile", rows=4)
     for statement in correction_statements("raw", reconcile_manifest, URI, ROLE, LOADED_AT):
         _parse_redshift(statement.sql.replace("%s", "NULL"), statement.sql)
-    for sql in migration_statements("raw", set()):
+    for sql in missing_columns("raw", set()):
         _parse_redshift(sql, sql)
     for model in (None, "analytics.int_nps_responses_current"):
         sql = day_state_sql(

@@ -165,8 +165,8 @@ def test_make_install_lets_dbt_refuse_an_unquoted_impossible_date_in_one_line(
 
 def test_the_facts_two_languages_share_are_spelled_alike() -> None:
     """Where Python and SQL must agree on a value, each spells it once and this holds the two
-    equal: the correction a hard delete gets (loader/tables.py, macros/nps_daily_counts.sql)."""
+    equal: the correction a hard delete gets (loader/tables.py, int_nps_daily_counts.sql)."""
     from loader.tables import DELETED
 
-    counts = (ROOT / "macros" / "nps_daily_counts.sql").read_text()
+    counts = (ROOT / "models" / "intermediate" / "int_nps_daily_counts.sql").read_text()
     assert f"_correction = '{DELETED}'" in counts

@@ -15,13 +15,13 @@ from loader.errors import ConfigError
 from loader.lake.manifest import Manifest
 from loader.source import EXTRACT_SCHEMA
 from loader.tables import CORRECTION_SCHEMA, NPS_LOADS, RAW_NPS
+from loader.upgrade import missing_columns
 from loader.warehouse import raw_ddl
 from loader.warehouse.redshift import (
     RAW_TABLE_SUFFIX,
     STAGE_TABLE,
     correction_statements,
     load_statements,
-    migration_statements,
 )
 from tests.support.samples import LOADED_AT, ROLE, URI, manifest
 
@@ -82,7 +82,7 @@ def test_reconcile_load_is_lock_stage_copy_count_insert_audit_and_deletes_nothin
 
 def test_migrations_add_the_correction_and_kind_columns_a_table_lacks() -> None:
     old = {("nps", c.name) for c in RAW_NPS[:8]} | {("nps_loads", "reporting_timezone")}
-    assert migration_statements("raw", old) == [
+    assert missing_columns("raw", old) == [
         "alter table raw.nps add column _supersedes timestamp",
         "alter table raw.nps add column _correction varchar(32)",
         "alter table raw.nps_loads add column kind varchar(16)",
@@ -94,7 +94,7 @@ def test_migrations_add_the_correction_and_kind_columns_a_table_lacks() -> None:
         ("nps_loads", "kind"),
         ("nps_loads", "source_timezone"),
     }
-    assert migration_statements("raw", everything) == []
+    assert missing_columns("raw", everything) == []
 
 
 def test_stage_columns_follow_the_parquet_column_order() -> None:
