@@ -35,8 +35,8 @@ from loader.source import SourceSpec, read_window
 from loader.tables import CORRECTION_SCHEMA, EXTRACT_SCHEMA
 
 #: Rows per Parquet row group: DuckDB's own row group size, so its reader scans one Parquet
-#: row group per thread into one table row group. With the 50,000-row groups the source batches
-#: made, DuckDB's insert of 2M rows took 0.48 s; with these, 0.27 s.
+#: row group per thread into one table row group (docs/performance.md, "Choices behind the
+#: constants").
 ROW_GROUP_ROWS = 122_880
 #: Rows per Parquet part (eight row groups): a load holds one part at a time.
 PART_ROWS = 8 * ROW_GROUP_ROWS
@@ -44,9 +44,9 @@ PART_ROWS = 8 * ROW_GROUP_ROWS
 #: formats", Amazon Redshift Database Developer Guide), and Snappy is the Parquet codec the
 #: Spectrum documentation names; zstd inside Parquet is not documented for COPY, so it is not used.
 PARQUET_CODEC: Literal["snappy"] = "snappy"
-#: No dictionary encoding: ids and timestamps are nearly all distinct, so pyarrow built a
-#: dictionary per column only to fall back to plain encoding. Without it a 2M-row day writes in
-#: 0.08 s instead of 0.25 s and takes 19 MB instead of 28 MB (scores and flags compress anyway).
+#: No dictionary encoding: ids and timestamps are nearly all distinct, so pyarrow would build a
+#: dictionary per column only to fall back to plain encoding (scores and flags compress anyway;
+#: docs/performance.md, "Choices behind the constants").
 PARQUET_OPTIONS: dict[str, Any] = {"compression": PARQUET_CODEC, "use_dictionary": False}
 
 
@@ -180,7 +180,7 @@ def extract_day(
         bounds = column_bounds([path for path, _ in parts])
         (folder / "copy.manifest").write_bytes(copy_manifest(lake, files))
     # Hand the extract's Arrow buffers back to the system before the load of the same process
-    # needs memory (mimalloc keeps freed pages otherwise; measured in bench/results.md, section 2).
+    # needs memory (mimalloc keeps freed pages otherwise; docs/performance.md, section 2).
     pa.default_memory_pool().release_unused()
     copy_key = f"{folder_key}/copy.manifest"
     manifest = Manifest(
