@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import ROOT, MySQLSource, SqliteSource, Stack
+from tests.support.harness import ROOT, Stack
 from tests.support.oracle import expected_marts
 from tests.support.servers import MariaDB, unavailable
+from tests.support.sources import MySQLSource, SqliteSource
 from tests.support.stacks import new_duckdb_stack
 
 AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import MySQLSource, Stack, cli, mysql_table
+from tests.support.commands import cli, one_error_line
+from tests.support.harness import Stack
 from tests.support.servers import MariaDB, free_port, s3_server
+from tests.support.sources import MySQLSource, mysql_table
 from tests.support.stacks import make_factory
 
 DAY = dt.date(2021, 6, 2)
@@ -59,15 +61,9 @@ def _expect_refusal(
         stack.env.clear()
         stack.env.update(saved)
     # a warning (a password in the URL) may precede it; the error itself is one line
-    lines = [
-        line for line in result.stderr.strip().splitlines() if "nps-loader: warning:" not in line
-    ]
-    assert result.returncode == code, (args, result.stderr)
-    assert len(lines) == 1, result.stderr
-    assert message in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
+    line = one_error_line(result, code, message)
     assert snapshot(stack) == before, f"{args} changed the warehouse"
-    return lines[0]
+    return line
 
 
 @pytest.fixture(scope="module")
@@ -250,8 +246,7 @@ def test_unreachable_warehouse(loaded: tuple[Stack, MySQLSource]) -> None:
         result = cli(stack, source, "run", "--date", str(DAY), check=False)
     finally:
         stack.env["NPS_PG_PORT"] = saved
-    assert result.returncode == 1 and "cannot connect to the warehouse" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    one_error_line(result, 1, "cannot connect to the warehouse")
     assert snapshot(stack) == before
 
 

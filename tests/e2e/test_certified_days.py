@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from loader.demo import Event, state_as_of
-from tests.support.harness import Stack, cli, dbt_cli
+from tests.support.commands import cli, dbt_cli
+from tests.support.harness import Stack
 from tests.support.stacks import make_factory
 
 D = dt.date(2021, 9, 1)

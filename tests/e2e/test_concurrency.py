@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import spawn
+from tests.support.commands import spawn
 from tests.support.stacks import make_factory
 
 DAY = dt.date(2021, 6, 1)
@@ -135,7 +135,7 @@ def test_a_load_that_waited_for_the_lock_loads_the_extract_the_lake_names(
     import time
 
     from loader.warehouse.postgres import LOAD_LOCK_KEY
-    from tests.support.harness import cli
+    from tests.support.commands import cli
 
     stack, source = make_factory("postgres-sqlite-local", request)(tmp_path)
     source.write(state_as_of(generate_events(5, DAY, 1, 200), None).values())
@@ -177,7 +177,7 @@ def test_two_dbt_runs_at_once_never_race_and_a_crashed_runs_lock_expires(
     import subprocess
     import sys
 
-    from tests.support.harness import cli, dbt_cli, dbt_process
+    from tests.support.commands import cli, dbt_cli, dbt_process
 
     stack, source = make_factory("postgres-sqlite-local", request)(tmp_path)
     source.write(state_as_of(generate_events(8, DAY, 3, 300), None).values())

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import ROOT, Stack, TestSource, spawn
+from tests.support.commands import spawn
+from tests.support.harness import ROOT, Stack
 from tests.support.oracle import expected_marts
+from tests.support.sources import TestSource
 from tests.support.stacks import make_factory
 
 DAY = dt.date(2021, 6, 1)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from loader.demo import Event, state_as_of
-from tests.support.harness import SqliteSource, Stack, cli, dbt_cli
+from tests.support.commands import cli, dbt_cli
+from tests.support.harness import Stack
+from tests.support.sources import SqliteSource
 from tests.support.stacks import new_duckdb_stack
 
 FIRST = dt.date(2021, 9, 1)
@@ -61,7 +63,7 @@ def test_a_half_loaded_day_is_flagged_and_warned_and_a_rerun_clears_it(tmp_path:
     assert flags(stack, LAST - dt.timedelta(days=1)) == (60, False, False), "an ordinary day"
 
     # a team that wants the run to stop sets the monitors' severity to error
-    from tests.support.harness import dbt_process
+    from tests.support.commands import dbt_process
 
     stopped = dbt_process(stack, "build", "--vars", "{nps_monitor_severity: error}")
     assert stopped.returncode != 0

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import Stack, cli, dbt_process, sqlite_source
+from tests.support.commands import cli, dbt_process
+from tests.support.harness import Stack
+from tests.support.sources import sqlite_source
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import ROOT, MySQLSource, SqliteSource, Stack, environ
+from tests.support.harness import ROOT, Stack, environ
 from tests.support.http import serving
 from tests.support.servers import unavailable
+from tests.support.sources import MySQLSource, SqliteSource
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = ROOT / "docs" / "images" / "dbt-docs-nps-summary-monthly.png"

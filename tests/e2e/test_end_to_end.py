@@ -10,8 +10,10 @@ import pytest
 
 from loader.dates import parse_lookback
 from loader.demo import Event, generate_events, state_as_of
-from tests.support.harness import SqliteSource, Stack, cli, dbt_cli
+from tests.support.commands import cli, dbt_cli
+from tests.support.harness import Stack
 from tests.support.oracle import expected_marts
+from tests.support.sources import SqliteSource
 from tests.support.stacks import StackFactory, make_factory
 
 START = dt.date(2021, 6, 1)

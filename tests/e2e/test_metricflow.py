@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.harness import ROOT, SqliteSource, Stack, cli, dbt_cli
+from tests.support.commands import cli, dbt_cli
+from tests.support.harness import ROOT, Stack
 from tests.support.servers import Postgres
+from tests.support.sources import SqliteSource
 from tests.support.stacks import new_duckdb_stack
 
 MF = str(Path(sys.executable).with_name("mf"))

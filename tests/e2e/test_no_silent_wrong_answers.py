@@ -19,18 +19,10 @@ from pathlib import Path
 import pytest
 
 from loader.errors import SourceError
-from tests.support.harness import (
-    ROOT,
-    MySQLSource,
-    Stack,
-    cli,
-    dbt_process,
-    environ,
-    mysql_table,
-    one_error_line,
-    sqlite_source,
-)
+from tests.support.commands import cli, dbt_process, one_error_line
+from tests.support.harness import ROOT, Stack, environ
 from tests.support.servers import MariaDB
+from tests.support.sources import MySQLSource, mysql_table, sqlite_source
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from loader.reconcile import reconcile
-from tests.support.harness import SqliteSource, Stack, cli, environ, sqlite_source
+from tests.support.commands import cli
+from tests.support.harness import Stack, environ
+from tests.support.sources import SqliteSource, sqlite_source
 from tests.support.stacks import new_duckdb_stack
 
 D1, D2 = dt.date(2021, 9, 16), dt.date(2021, 9, 17)

@@ -16,14 +16,9 @@ from pathlib import Path
 import pytest
 
 from loader.lake.manifest import Manifest
-from tests.support.harness import (
-    SqliteSource,
-    Stack,
-    cli,
-    environ,
-    one_error_line,
-    sqlite_source,
-)
+from tests.support.commands import cli, one_error_line
+from tests.support.harness import Stack, environ
+from tests.support.sources import SqliteSource, sqlite_source
 from tests.support.stacks import new_duckdb_stack
 
 FIRST = dt.date(2021, 8, 1)

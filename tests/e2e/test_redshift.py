@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import MySQLSource, Stack, cli, dbt_cli, one_error_line
+from tests.support.commands import cli, dbt_cli, one_error_line
+from tests.support.harness import Stack
 from tests.support.oracle import expected_marts
+from tests.support.sources import MySQLSource
 from tests.support.stacks import make_factory
 
 START = dt.date(2021, 6, 1)

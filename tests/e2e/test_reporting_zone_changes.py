@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import Stack, cli, dbt_cli, one_error_line, sqlite_source
+from tests.support.commands import cli, dbt_cli, one_error_line
+from tests.support.harness import Stack
 from tests.support.oracle import expected_marts
+from tests.support.sources import sqlite_source
 
 SEOUL = "Asia/Seoul"
 ROWS: list[tuple[object, ...]] = [

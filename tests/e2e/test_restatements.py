@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from loader.demo import Event, state_as_of
-from tests.support.harness import SqliteSource, Stack, cli, dbt_cli
+from tests.support.commands import cli, dbt_cli
+from tests.support.harness import Stack
+from tests.support.sources import SqliteSource
 from tests.support.stacks import new_duckdb_stack
 
 SEP1 = dt.datetime(2021, 9, 1)

@@ -18,9 +18,10 @@ from loader.errors import ConfigError
 from loader.lake import LocalLake
 from loader.lake.reader import read_manifest
 from loader.verify import verify_days
-from tests.support.harness import MySQLSource, SqliteSource, Stack, environ
+from tests.support.harness import Stack, environ
 from tests.support.oracle import expected_marts
 from tests.support.servers import MariaDB
+from tests.support.sources import MySQLSource, SqliteSource
 from tests.support.stacks import make_factory
 
 SEOUL = "Asia/Seoul"

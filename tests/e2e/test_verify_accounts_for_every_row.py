@@ -17,16 +17,10 @@ import pytest
 from loader.settings import source_spec
 from loader.source import RowFilter
 from loader.source.sql import select_sql
-from tests.support.harness import (
-    MySQLSource,
-    Stack,
-    TestSource,
-    cli,
-    dbt_cli,
-    mysql_table,
-    sqlite_source,
-)
+from tests.support.commands import cli, dbt_cli
+from tests.support.harness import Stack
 from tests.support.servers import MariaDB
+from tests.support.sources import MySQLSource, TestSource, mysql_table, sqlite_source
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00.000000"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from loader.demo import generate_events, state_as_of
-from tests.support.harness import cli, dbt_cli, environ
+from tests.support.commands import cli, dbt_cli
+from tests.support.harness import environ
 from tests.support.servers import MYSQL_PASSWORD, PG_PASSWORD
 from tests.support.stacks import make_factory
 

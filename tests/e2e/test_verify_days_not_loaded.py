@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from loader.demo import Event, state_as_of
-from tests.support.harness import SqliteSource, Stack, cli, dbt_cli, one_error_line
+from tests.support.commands import cli, dbt_cli, one_error_line
+from tests.support.harness import Stack
+from tests.support.sources import SqliteSource
 from tests.support.stacks import new_duckdb_stack
 
 D = dt.date(2021, 9, 14)

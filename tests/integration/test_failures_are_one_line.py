@@ -15,19 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.commands import cli, one_error_line
 from tests.support.faults import Faults, faulty_s3
-from tests.support.harness import (
-    ROOT,
-    MySQLSource,
-    SqliteSource,
-    Stack,
-    cli,
-    environ,
-    mysql_table,
-    one_error_line,
-    sqlite_source,
-)
+from tests.support.harness import ROOT, Stack, environ
 from tests.support.servers import IN_CI, IS_ROOT, MariaDB
+from tests.support.sources import MySQLSource, SqliteSource, mysql_table, sqlite_source
 from tests.support.stacks import make_factory
 
 D = dt.date(2021, 9, 16)

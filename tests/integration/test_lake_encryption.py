@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import Stack, cli, environ, sqlite_source
+from tests.support.commands import cli
+from tests.support.harness import Stack, environ
 from tests.support.servers import S3Server
+from tests.support.sources import sqlite_source
 from tests.support.stacks import make_factory
 
 D = dt.date(2021, 9, 16)

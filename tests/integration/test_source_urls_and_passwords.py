@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import (
-    MySQLSource,
-    Stack,
-    cli,
-    mysql_table,
-    one_error_line,
-    sqlite_source,
-)
+from tests.support.commands import cli, one_error_line
+from tests.support.harness import Stack
 from tests.support.servers import MariaDB
+from tests.support.sources import MySQLSource, mysql_table, sqlite_source
 
 D = dt.date(2021, 9, 16)
 TS = "2021-09-16 10:00:00"

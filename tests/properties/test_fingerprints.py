@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from loader.fingerprint import DayPrint, fold, source_prints, warehouse_prints
 from loader.settings import source_spec
 from loader.source.spec import SQLITE_TIMESTAMP_FORMAT
-from tests.support.harness import mysql_table
 from tests.support.servers import MariaDB, Postgres
+from tests.support.sources import mysql_table
 
 FIRST, LAST = dt.date(2021, 9, 15), dt.date(2021, 9, 17)
 START = dt.datetime(2021, 9, 14, 12)

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loader.demo import Event, state_as_of
-from tests.support.harness import Stack, TestSource
+from tests.support.harness import Stack
 from tests.support.oracle import expected_marts
+from tests.support.sources import TestSource
 from tests.support.stacks import StackFactory, make_factory
 
 DAY0 = dt.date(2021, 9, 14)

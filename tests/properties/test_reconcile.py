@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from loader.demo import state_as_of
 from loader.reconcile import reconcile
 from tests.properties.test_order_independence import DAY0, N_DAYS, build_events, change
-from tests.support.harness import Stack, TestSource, environ
+from tests.support.harness import Stack, environ
 from tests.support.oracle import expected_marts
+from tests.support.sources import TestSource
 from tests.support.stacks import StackFactory, make_factory
 
 LAST = DAY0 + dt.timedelta(days=N_DAYS - 1)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import MySQLSource, SqliteSource, Stack, TestSource, environ
+from tests.support.harness import Stack, environ
 from tests.support.servers import Postgres, S3Server
+from tests.support.sources import MySQLSource, SqliteSource, TestSource
 
 _ids = itertools.count()
 

@@ -10,7 +10,7 @@ import pytest
 
 from loader import source_tally
 from loader.settings import source_spec
-from tests.support.harness import sqlite_source
+from tests.support.sources import sqlite_source
 
 D = dt.date(2021, 9, 16)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import Stack, cli, one_error_line, sqlite_source
+from tests.support.commands import cli, one_error_line
+from tests.support.harness import Stack
+from tests.support.sources import sqlite_source
 
 TS = "2021-09-16 10:00:00.000000"
 
