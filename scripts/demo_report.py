@@ -19,7 +19,7 @@ What you just saw
     quarantined: the test has_no_rows on nps_rejected_responses warns about them on purpose, and
     no_day_looks_broken warns about the {flagged} days nps_day_monitors flags (about 5% of days
     move beyond their sample's error by chance at the 95% level).
-  - One more day ran incrementally, and nps-loader verify reconciled every day with the source.
+  - One more day ran incrementally, and nps-loader verify proved every day equal to the source.
   - nps-loader charts drew the demo's charts: {chart} (and nps_monthly.png,
     nps_responses.png beside it), which `make docs` shows in the dbt docs overview.
 
