@@ -126,26 +126,9 @@ def _daily(
     )
     big = [r for r in daily if not r[5]]
     small = [r for r in daily if r[5]]
-    ax.plot([r[0] for r in big], _floats(big, 2), "o", ms=3, color="tab:blue", label="day's NPS")
-    if small:
-        ax.plot(
-            [r[0] for r in small],
-            _floats(small, 2),
-            "o",
-            ms=4,
-            mfc="none",
-            color="tab:blue",
-            label="day's NPS, small sample",
-        )
-    if rolling:
-        ax.plot(
-            [r[0] for r in rolling],
-            _floats(rolling, 1),
-            "-",
-            color="tab:red",
-            linewidth=2,
-            label="trailing 28 days",
-        )
+    _series(ax, big, 2, "o", ms=3, color="tab:blue", label="day's NPS")
+    _series(ax, small, 2, "o", ms=4, mfc="none", color="tab:blue", label="day's NPS, small sample")
+    _series(ax, rolling, 1, "-", color="tab:red", linewidth=2, label="trailing 28 days")
     ax.set_ylim(-100, 100)
     ax.set_ylabel("NPS")
     ax.set_title("Daily NPS, its 95% interval, and the trailing 28 days")
@@ -176,15 +159,8 @@ def _monthly(plt: Any, monthly: list[tuple[Any, ...]], path: Path) -> Path:
         label="month's NPS, 95% interval",
     )
     significant = [r for r in monthly if r[4]]
-    if significant:
-        ax.plot(
-            [r[0] for r in significant],
-            _floats(significant, 1),
-            "*",
-            ms=14,
-            color="tab:orange",
-            label="significant change from the month before",
-        )
+    label = "significant change from the month before"
+    _series(ax, significant, 1, "*", ms=14, color="tab:orange", label=label)
     ax.set_ylabel("NPS")
     ax.set_title("Monthly NPS and its 95% interval")
     ax.grid(True, alpha=0.3)
@@ -216,6 +192,12 @@ def _responses(
     ax.set_title("Answers per day")
     ax.grid(True, axis="y", alpha=0.3)
     return _save(plt, fig, path)
+
+
+def _series(ax: Any, rows: list[tuple[Any, ...]], column: int, fmt: str, **style: Any) -> None:
+    """Column ``column`` of ``rows`` against their first (the day or month), if any rows."""
+    if rows:
+        ax.plot([r[0] for r in rows], _floats(rows, column), fmt, **style)
 
 
 def _save(plt: Any, fig: Any, path: Path) -> Path:
