@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PTH_NAME = "nps_warehouse_dbt_vars.pth"
 PTH_LINE = "import loader.dbt_vars_hook as h; h.install()\n"
@@ -45,6 +46,9 @@ def install() -> None:
 
 def write_pth() -> Path:
     """Write the .pth file into this interpreter's site-packages; returns its path."""
+    import sysconfig
+    from pathlib import Path
+
     path = Path(sysconfig.get_paths()["purelib"]) / PTH_NAME
     path.write_text(PTH_LINE)
     return path
