@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 PTH_NAME = "nps_warehouse_dbt_vars.pth"
-PTH_LINE = "import loader.dbt_vars_hook as h; h.install()\n"
+#: Run by Python at every start of the venv: imports this module in a ``dbt`` process only.
+PTH_LINE = (
+    "import os, sys; os.path.basename((getattr(sys, 'argv', None) or [''])[0]) == 'dbt' "
+    "and __import__('loader.dbt_vars_hook', fromlist=['install']).install()\n"
+)
 
 
 def install() -> None:
