@@ -87,3 +87,15 @@ def test_the_facts_two_languages_share_are_spelled_alike() -> None:
 
     counts = (ROOT / "models" / "intermediate" / "int_nps_daily_counts.sql").read_text()
     assert f"_correction = '{DELETED}'" in counts
+
+
+def test_the_vars_the_run_hook_accepts_are_the_projects() -> None:
+    """An unknown var is refused by name (macros/nps_run_hooks.sql); the vars it knows are the
+    ones dbt_project.yml declares with their defaults, no more, no fewer."""
+    import yaml
+
+    project = yaml.safe_load((ROOT / "dbt_project.yml").read_text())
+    hooks = (ROOT / "macros" / "nps_run_hooks.sql").read_text()
+    known = re.search(r"set known = \[([^\]]*)\]", hooks)
+    assert known is not None
+    assert sorted(re.findall(r"'(\w+)'", known.group(1))) == sorted(project["vars"])
