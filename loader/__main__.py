@@ -1,3 +1,3 @@
 from loader.cli import main
 
-main()
+main(prog_name="nps-loader")

@@ -85,7 +85,7 @@ def test_encryption_settings_that_cannot_apply_are_refused_in_one_line(tmp_path:
     cases = [
         ({"NPS_LAKE_SSE": "AES256"}, "NPS_LAKE_SSE=AES256 encrypts S3 objects, but --lake"),
         ({"NPS_LAKE_KMS_KEY_ID": "alias/nps"}, "NPS_LAKE_KMS_KEY_ID needs NPS_LAKE_SSE=aws:kms"),
-        ({"NPS_LAKE_SSE": "aes256"}, "Invalid value for '--lake-sse'"),
+        ({"NPS_LAKE_SSE": "aes256"}, "invalid value for '--lake-sse'"),
     ]
     for env, message in cases:
         result = _loader(stack, {"NPS_SOURCE_URL": source.url, **env}, "run", "--date", str(D))
