@@ -19,9 +19,9 @@ ahead of day loads with the same cursor, so re-running or backfilling a day neve
 a newer change in the source still wins. A hard delete is written as the last loaded version
 flagged deleted (``_correction = 'deleted_from_source'``).
 
-Memory: both sides are streamed in created_at order (the warehouse a week per query) and
-compared a day at a time; what is kept beyond a day is the differences (ids and
-corrections), not the range.
+Memory: both sides are streamed in created_at order (the warehouse a query per day) and
+compared a day at a time as Arrow tables; what is kept beyond a day is the differences (ids
+and corrections), not the range.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 
 from loader.errors import SourceError
@@ -39,12 +40,14 @@ def test_days_are_handed_on_in_order_and_a_late_row_of_a_compared_day_is_refused
     days = _Days(MIDNIGHTS)
     handed = []
     for n, stamp in enumerate([MIDNIGHTS[0], MIDNIGHTS[1], MIDNIGHTS[0], MIDNIGHTS[3]]):
-        handed += [d for d, _ in days.add(days.index(stamp) or 0, n, None)]
-    assert handed == [0, 1]  # day 0 held until rows two days later arrived
+        handed += [(d, parts) for d, parts in days.add(days.index(stamp) or 0, n)]
+    assert handed == [(0, [0, 2]), (1, [1])]  # day 0 held until rows two days later arrived
     with pytest.raises(SourceError, match="out of created_at order"):
-        list(days.add(1, 99, None))
+        list(days.add(1, 99))
     assert [d for d, _ in days.rest()] == [3]
     assert days.index(MIDNIGHTS[-1]) is None and days.index(None) is None
+    stamps = pa.array([MIDNIGHTS[0], None, MIDNIGHTS[2], MIDNIGHTS[-1], dt.datetime(2021, 9, 1)])
+    assert days.indexes(stamps).tolist() == [0, -1, 2, -1, -1]
 
 
 def test_reconcile_orders_versions_as_dbt_does() -> None:
