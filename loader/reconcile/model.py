@@ -152,15 +152,26 @@ def _newest_sql(
 
 
 def day_state_sql(
-    raw_schema: str, model: str | None, day: dt.date, bounds: tuple[dt.datetime, dt.datetime]
+    raw_schema: str,
+    model: str | None,
+    day: dt.date,
+    bounds: tuple[dt.datetime, dt.datetime],
+    folded: bool = False,
 ) -> str:
     """The current state of the responses created on ``day`` (``bounds``: its midnights in
     UTC), ordered by created_at, on literals each table is sorted on: raw.nps's ``_run_date``
     (a version is loaded on or after the day it was created: the day's load window ends after
-    it), the current state's ``response_date``."""
+    it), the current state's ``response_date``. When dbt has ``folded`` every load of raw.nps
+    into ``model``, the model's rows of the day are the current state: raw is not read."""
     created = f"created_at >= {_literal(bounds[0])} and created_at < {_literal(bounds[1])}"
     loaded_since = f"_run_date >= {_literal(day)}"
     on_day = f"response_date = {_literal(day)}"
+    if folded and model is not None:
+        return (
+            "select id, created_at, modified, is_deleted as deleted, score, "
+            "coalesce(_supersedes, modified) as version, _correction "
+            f"from {model} where {on_day} and {created} order by created_at, id"
+        )
     ids = f"select id from {raw_schema}.nps where {loaded_since} and {created}"
     if model is not None:
         ids += f" union select id from {model} where {on_day}"

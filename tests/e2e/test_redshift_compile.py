@@ -160,10 +160,13 @@ def test_every_model_test_and_load_statement_compiles_for_redshift(
         _parse_redshift(statement.sql.replace("%s", "NULL"), statement.sql)
     for sql in missing_columns("raw", set()):
         _parse_redshift(sql, sql)
-    for model in (None, "analytics.int_nps_responses_current"):
-        sql = day_state_sql(
-            "raw", model, dt.date(2021, 9, 1), (dt.datetime(2021, 9, 1), dt.datetime(2021, 9, 2))
-        )
+    day = (dt.date(2021, 9, 1), (dt.datetime(2021, 9, 1), dt.datetime(2021, 9, 2)))
+    for model, folded in (
+        (None, False),
+        ("analytics.int_nps_responses_current", False),
+        ("analytics.int_nps_responses_current", True),
+    ):
+        sql = day_state_sql("raw", model, *day, folded=folded)
         _parse_redshift(sql.replace("%s", "NULL"), sql)
         ids = ids_state_sql("raw", model, "(id between 1 and 9)").format(ids="nps_ids")
         _parse_redshift(ids, ids)

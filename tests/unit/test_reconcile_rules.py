@@ -10,7 +10,7 @@ import pytest
 
 from loader.errors import SourceError
 from loader.reconcile import Comparison, DayReport, GuardError, guard
-from loader.reconcile.compare import _Days
+from loader.reconcile.day_tables import Days
 
 D = dt.date(2021, 9, 16)
 MIDNIGHTS = [dt.datetime(2021, 9, 16 + n) for n in range(6)]
@@ -37,7 +37,7 @@ def test_an_empty_source_for_a_range_the_warehouse_has_is_refused() -> None:
 
 
 def test_days_are_handed_on_in_order_and_a_late_row_of_a_compared_day_is_refused() -> None:
-    days = _Days(MIDNIGHTS)
+    days = Days(MIDNIGHTS)
     handed = []
     for n, stamp in enumerate([MIDNIGHTS[0], MIDNIGHTS[1], MIDNIGHTS[0], MIDNIGHTS[3]]):
         handed += [(d, parts) for d, parts in days.add(days.index(stamp) or 0, n)]
