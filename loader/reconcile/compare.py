@@ -55,16 +55,13 @@ def all_folded(warehouse: Warehouse, raw: str, model: str | None) -> bool:
 def fingerprinted_days(
     settings: Settings,
     warehouse: Warehouse,
-    model: str | None,
+    model: str,
     first: dt.date,
     last: dt.date,
 ) -> dict[dt.date, DayPrint]:
     """The days of ``first..last`` whose fingerprints agree in the source and in the current
-    state (int_nps_responses_current), with their fingerprint. None agree when the model is not
-    built, when raw.nps holds loads dbt has not folded in yet (their versions could differ from
-    both), or when the source cannot be fingerprinted."""
-    if model is None or not all_folded(warehouse, settings.raw_schema, model):
-        return {}
+    state ``model`` (int_nps_responses_current, which the caller found to hold every load:
+    all_folded), with their fingerprint. None agree when the source cannot be fingerprinted."""
     return equal_days(
         settings.require_source(),
         warehouse,
@@ -136,7 +133,11 @@ def compare(
     result = Comparison(first, last, zone, bounds, {}, [])
     model = find_model(warehouse, settings)
     folded = all_folded(warehouse, raw, model)
-    equal = fingerprinted_days(settings, warehouse, model, first, last) if folded else {}
+    equal = (
+        fingerprinted_days(settings, warehouse, model, first, last)
+        if folded and model is not None
+        else {}
+    )
     unloaded = {}
     for day in day_range(first, last):
         why = loaded.why_not_loaded(day)
